@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app eventio
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-sqlite test-postgres lint format clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+run: install  ## Migrate, load the demo world if empty, print a token, serve on 127.0.0.1:8000
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	$(FLASK) demo-token --port $(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)
+	$(BIN)/pytest
+
+test-sqlite: install
+	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/pytest
+
+test-postgres: install  ## The suite on the local PostgreSQL and Redis
+	TEST_DATABASE_URL=postgresql://root@127.0.0.1:5432/test TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
+		$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check eventio tests
+	$(BIN)/ruff format --check eventio tests
+
+format: install
+	$(BIN)/ruff check --fix eventio tests
+	$(BIN)/ruff format eventio tests
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

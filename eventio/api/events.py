@@ -1,0 +1,58 @@
+"""Events: the caller's list, one event's details."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, false
+from sqlalchemy.sql.elements import ColumnElement
+
+from eventio.api import resources
+from eventio.api.blueprint import bp, requires_ability
+from eventio.api.listing import paginated, single
+from eventio.auth.guard import caller, for_event
+from eventio.auth.permissions import EventAccess, events_where
+from eventio.querybuilder import AllowedFilter, QuerySpec
+from eventio.querybuilder.resource import Relation
+
+EVENTS = QuerySpec(
+    resources.events,
+    filters=[
+        AllowedFilter.exact("id"),
+        AllowedFilter.exact("slug"),
+        AllowedFilter.partial("name"),
+        AllowedFilter.exact("start_date"),
+        AllowedFilter.exact("end_date"),
+    ],
+    sorts=["id", "slug", "name", "start_date", "end_date"],
+    includes=["tickets", "bookings"],
+)
+events = resources.events_t
+
+
+def readable_bookings(relation: Relation) -> Sequence[ColumnElement[bool]]:
+    """Under `/events`, each event carries its bookings only where the caller may read them."""
+    if relation.target is not resources.bookings:
+        return ()
+    if not caller().can("bookings.read"):
+        return (false(),)
+    readable = events_where(caller().user_id, "bookings")
+    return (resources.bookings_t.c.event_id.in_(readable),)
+
+
+@bp.get("/events")
+@requires_ability("event.read")
+@paginated(EVENTS, scope=readable_bookings)
+def list_events() -> Select[Any]:
+    """List the events where the caller's role may read event details."""
+    readable = events_where(caller().user_id, "event")
+    return resources.events.select().where(events.c.id.in_(readable))
+
+
+@bp.get("/event/<id:event_id>")
+@for_event("event")
+@single(EVENTS, "Event")
+def show_event(access: EventAccess) -> Select[Any]:
+    """Show one event."""
+    return resources.events.select().where(events.c.id == access.event_id)

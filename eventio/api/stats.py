@@ -1,0 +1,42 @@
+"""Ticket sales statistics of an event, cached per event and filter set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from marshmallow import fields, validate
+from webargs.flaskparser import use_args
+
+from eventio.api.blueprint import bp
+from eventio.api.flags import flag
+from eventio.auth.guard import for_event
+from eventio.auth.permissions import EventAccess
+from eventio.extensions import db
+from eventio.responses import json_response
+from eventio.stats.report import StatsFilters, compute
+
+STATS_ARGS = {
+    "ticketId": fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)),
+    "ticket": fields.String(validate=validate.Length(max=255)),
+    "participant_type": fields.String(validate=validate.Length(max=255)),
+}
+
+
+@bp.get("/event/<id:event_id>/stats")
+@for_event("event")
+@use_args(STATS_ARGS, location="query")
+def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
+    """Report confirmed and provisional tickets sold per ticket type; `no-cache` recomputes."""
+    filters = StatsFilters(
+        ticket_id=args.get("ticketId"),
+        ticket=args.get("ticket") or None,
+        participant_type=args.get("participant_type") or None,
+    )
+    cache = current_app.extensions["eventio.cache"]
+    key = filters.cache_key(access.event_id)
+    report = None if flag("no-cache") else cache.get(key)
+    if report is None:
+        report = compute(db.session, access.event_id, access.event_name, filters)
+        cache.set(key, report, current_app.config["STATS_CACHE_TTL"])
+    return json_response(report)

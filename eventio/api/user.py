@@ -1,0 +1,39 @@
+"""The authenticated user, and their role at one event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from marshmallow import fields, validate
+from sqlalchemy import select
+from webargs.flaskparser import use_args
+
+from eventio.api.blueprint import bp
+from eventio.auth.guard import caller
+from eventio.auth.permissions import active_assignment
+from eventio.extensions import db
+from eventio.models import EventRole, EventUser
+from eventio.responses import json_response
+
+EVENT_ID = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+
+
+@bp.get("/user")
+@use_args({"eventId": EVENT_ID}, location="query")
+def current_user(args: dict[str, Any]) -> Response:
+    """Show the authenticated user, and their role at `eventId` when asked."""
+    me = caller()
+    body: dict[str, Any] = {
+        "data": {"id": me.user_id, "name": me.user_name, "email": me.user_email}
+    }
+    if "eventId" in args:
+        role = db.session.execute(
+            select(EventRole.id, EventRole.title)
+            .join(EventUser, active_assignment(me.user_id))
+            .where(EventUser.event_id == args["eventId"])
+            .order_by(EventUser.id)
+            .limit(1)
+        ).first()
+        body["event_role"] = {"id": role.id, "title": role.title} if role else None
+    return json_response(body)

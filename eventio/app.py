@@ -1,0 +1,48 @@
+"""The application factory: the only way to get an app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from eventio import errors
+from eventio.cache import make_cache
+from eventio.config import database_url, from_environment
+from eventio.extensions import db, migrate
+from eventio.responses import OrjsonProvider
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        "eventio", instance_path=os.environ.get("EVENTIO_INSTANCE_PATH"), static_folder=None
+    )
+    app.json = OrjsonProvider(app)
+    app.config.update(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+        if "DATABASE_URL" in config:
+            app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
+                config["DATABASE_URL"], app.instance_path
+            )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    app.extensions["eventio.cache"] = make_cache(app.config["REDIS_URL"])
+
+    from eventio.api import IdConverter, bp
+    from eventio.cli import register_commands
+
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.strict_slashes = False
+    app.register_blueprint(bp)
+    errors.register(app)
+    register_commands(app)
+    return app

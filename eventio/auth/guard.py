@@ -1,0 +1,124 @@
+"""The Flask side of access: who is calling, and what they may read at an event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+from sqlalchemy import or_, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from eventio.auth.permissions import (
+    EventAccess,
+    ability,
+    access_from_rows,
+    event_access_statement,
+)
+from eventio.auth.tokens import Authenticated, find_token
+from eventio.errors import ApiError
+from eventio.extensions import db
+from eventio.models import PersonalAccessToken
+
+log = logging.getLogger(__name__)
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+def authenticate() -> None:
+    """Before every API request: resolve the bearer token or answer 401."""
+    plain = bearer_token()
+    if plain is None:
+        raise ApiError.unauthenticated()
+    minutes = current_app.config["TOKEN_EXPIRATION_MINUTES"]
+    now = utcnow()
+    caller = find_token(db.session, plain, now, timedelta(minutes=minutes) if minutes else None)
+    if caller is None:
+        raise ApiError.unauthenticated()
+    g.caller = caller
+    touch(caller, now)
+
+
+def touch(caller: Authenticated, now: datetime) -> None:
+    """Write `last_used_at` at most once a minute; a refused write never fails the request."""
+    interval = timedelta(seconds=current_app.config["LAST_USED_WRITE_INTERVAL"])
+    if caller.last_used_at is not None and now - caller.last_used_at < interval:
+        return
+    column = PersonalAccessToken.last_used_at
+    statement = (
+        update(PersonalAccessToken)
+        .where(PersonalAccessToken.id == caller.token_id)
+        .where(or_(column.is_(None), column <= now - interval))
+        .values(last_used_at=now)
+    )
+    try:
+        db.session.execute(statement)
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.debug("last_used_at not written for token %s: %s", caller.token_id, error)
+
+
+def caller() -> Authenticated:
+    return g.caller  # type: ignore[no-any-return]
+
+
+def require_ability(name: str) -> None:
+    if not caller().can(name):
+        raise ApiError.forbidden(f"This token does not have the `{name}` ability.")
+
+
+def authorize_event(event_id: int, areas: Iterable[str]) -> EventAccess:
+    """The event, if the caller may read every area at it: 403 for an ability, 404, 403."""
+    areas = list(areas)
+    for area in areas:
+        require_ability(ability(area))
+    rows = db.session.execute(event_access_statement(event_id, caller().user_id)).all()
+    access = access_from_rows(list(rows))
+    if access is None:
+        raise ApiError.not_found(f"Event {event_id} not found.")
+    require_areas(access, areas)
+    g.event_access = access
+    return access
+
+
+def require_areas(access: EventAccess, areas: Iterable[str]) -> None:
+    for area in areas:
+        require_ability(ability(area))
+        if not access.allows(area):
+            raise ApiError.forbidden(
+                f"You do not have `read` permission on `{area}` for event {access.event_id}."
+            )
+
+
+def event_access() -> EventAccess | None:
+    return g.get("event_access")
+
+
+def for_event(*areas: str) -> Callable[[View], View]:
+    """Authorise the `<event_id>` of the route for `areas`; the view gets the `EventAccess`."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(event_id: int, **kwargs: Any) -> Any:
+            return view(authorize_event(event_id, areas), **kwargs)
+
+        wrapper.areas = areas  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,121 @@
+"""One error envelope for everything: `{"message": …, "errors": {…}}`, registered in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from eventio.querybuilder import InvalidQuery
+from eventio.responses import json_response
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An answer other than 200, in the contract's body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+
+    @classmethod
+    def unauthenticated(cls) -> ApiError:
+        return cls(401, "Unauthenticated.")
+
+    @classmethod
+    def forbidden(cls, message: str) -> ApiError:
+        return cls(403, message)
+
+    @classmethod
+    def not_found(cls, message: str) -> ApiError:
+        return cls(404, message)
+
+    @classmethod
+    def invalid(cls, key: str, message: str) -> ApiError:
+        return cls(422, message, {key: [message]})
+
+
+def error_response(
+    status: int,
+    message: str,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"message": message}
+    if errors:
+        body["errors"] = errors
+    response = json_response(body, status)
+    response.headers.update(headers or {})
+    return response
+
+
+def validation_message(errors: dict[str, list[str]]) -> str:
+    """Laravel's summary: the first message, and how many more there are."""
+    messages = [m for ms in errors.values() for m in ms]
+    extra = len(messages) - 1
+    if extra <= 0:
+        return messages[0]
+    return f"{messages[0]} (and {extra} more error{'s' if extra > 1 else ''})"
+
+
+def handle_api_error(error: ApiError) -> Response:
+    return error_response(error.status, error.message, error.errors, error.headers)
+
+
+def handle_invalid_query(error: InvalidQuery) -> Response:
+    return error_response(422, error.message, {error.key: [error.message]})
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    headers = {}
+    if isinstance(error, NotFound):
+        message = f"The route {request.path.lstrip('/')} could not be found."
+    elif isinstance(error, MethodNotAllowed):
+        allowed = sorted(m for m in error.valid_methods or [] if m != "OPTIONS")
+        message = (
+            f"The {request.method} method is not supported for route "
+            f"{request.path.lstrip('/')}. Supported methods: {', '.join(allowed)}."
+        )
+        headers["Allow"] = ", ".join(allowed)
+    elif status == 422 and isinstance(getattr(error, "data", None), dict):
+        errors = _webargs_errors(error.data.get("messages", {}))
+        return error_response(422, validation_message(errors), errors)
+    elif status >= 500:
+        message = "Server Error"
+    else:
+        message = error.name
+    return error_response(status, message, headers=headers)
+
+
+def _webargs_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
+    """webargs nests messages by location (`{"query": {"eventId": [...]}}`); flatten them."""
+    errors: dict[str, list[str]] = {}
+    for by_field in messages.values():
+        for field, field_messages in by_field.items():
+            errors[field] = [str(m) for m in field_messages]
+    return errors or {"query": ["The query is invalid."]}
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "Server Error")
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(InvalidQuery, handle_invalid_query)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

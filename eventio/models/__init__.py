@@ -1,0 +1,36 @@
+"""SQLAlchemy models of the EventIO tables (see shared/design/data-model.md)."""
+
+from eventio.models.access import (
+    USER_MORPH_TYPE,
+    EventRole,
+    EventRolePermission,
+    EventUser,
+    PersonalAccessToken,
+    User,
+)
+from eventio.models.bookings import (
+    ACTIVE_STATUSES,
+    STATUSES,
+    Booking,
+    BookingTicket,
+    Customer,
+    Group,
+)
+from eventio.models.events import Event, Ticket
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "STATUSES",
+    "USER_MORPH_TYPE",
+    "Booking",
+    "BookingTicket",
+    "Customer",
+    "Event",
+    "EventRole",
+    "EventRolePermission",
+    "EventUser",
+    "Group",
+    "PersonalAccessToken",
+    "Ticket",
+    "User",
+]

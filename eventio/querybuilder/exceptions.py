@@ -1,0 +1,91 @@
+"""One exception per kind of invalid query, each naming what was asked and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def _list(names: Iterable[str]) -> str:
+    return ", ".join(names)
+
+
+class InvalidQuery(Exception):
+    """A query string the endpoint cannot serve; `key` is the `errors` key of the 422."""
+
+    key = "query"
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if key is not None:
+            self.key = key
+
+
+class InvalidFilterQuery(InvalidQuery):
+    key = "filter"
+
+    @classmethod
+    def filters_not_allowed(
+        cls, unknown: Iterable[str], allowed: Iterable[str]
+    ) -> InvalidFilterQuery:
+        return cls(
+            f"Requested filter(s) `{_list(unknown)}` are not allowed. "
+            f"Allowed filter(s) are `{_list(allowed)}`."
+        )
+
+    @classmethod
+    def invalid_value(cls, name: str, value: str, expected: str) -> InvalidFilterQuery:
+        shown = value if len(value) <= 50 else value[:50] + "…"
+        return cls(f"The filter `{name}` must be {expected}; `{shown}` is not.")
+
+    @classmethod
+    def malformed(cls, key: str) -> InvalidFilterQuery:
+        return cls(
+            f"The query parameter `{key}` is not a filter; "
+            "filters are written `filter[name]=value`."
+        )
+
+
+class InvalidSortQuery(InvalidQuery):
+    key = "sort"
+
+    @classmethod
+    def sorts_not_allowed(cls, unknown: Iterable[str], allowed: Iterable[str]) -> InvalidSortQuery:
+        return cls(
+            f"Requested sort(s) `{_list(unknown)}` is not allowed. "
+            f"Allowed sort(s) are `{_list(allowed)}`."
+        )
+
+    @classmethod
+    def empty_field(cls, value: str) -> InvalidSortQuery:
+        return cls(f"The sort `{value}` holds an empty field; write `sort=a,-b`.")
+
+
+class InvalidIncludeQuery(InvalidQuery):
+    key = "include"
+
+    @classmethod
+    def includes_not_allowed(
+        cls, unknown: Iterable[str], allowed: Iterable[str]
+    ) -> InvalidIncludeQuery:
+        return cls(
+            f"Requested include(s) `{_list(unknown)}` are not allowed. "
+            f"Allowed include(s) are `{_list(allowed)}`."
+        )
+
+
+class InvalidPaginationQuery(InvalidQuery):
+    @classmethod
+    def not_a_whole_number(cls, key: str, minimum: int, maximum: int) -> InvalidPaginationQuery:
+        return cls(
+            f"The {key} field must be a whole number between {minimum} and {maximum}.", key=key
+        )
+
+
+class InvalidParameterQuery(InvalidQuery):
+    """A query parameter of the grammar written in a shape it does not take."""
+
+    @classmethod
+    def malformed(cls, key: str, expected: str) -> InvalidParameterQuery:
+        name = key.split("[", 1)[0]
+        return cls(f"The query parameter `{key}` must be written {expected}.", key=name)

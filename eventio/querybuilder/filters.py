@@ -1,0 +1,97 @@
+"""Filter strategies: exact, partial, boolean, since; and the declaration that names them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from eventio.querybuilder.values import parse_bool, parse_datetime, parser_for
+
+Criterion = ColumnElement[bool]
+
+
+class FilterStrategy(Protocol):
+    def __call__(self, column: ColumnElement[Any], value: str) -> Criterion: ...
+
+
+def _values(value: str) -> list[str]:
+    """A comma list matches any of its items, as Spatie splits filter values on commas."""
+    return [item for item in (part.strip() for part in value.split(",")) if item != ""]
+
+
+def escape_like(text: str, escape: str = "\\") -> str:
+    """Make `%` and `_` (and the escape itself) literal in a LIKE pattern."""
+    return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
+
+
+class FiltersExact:
+    """`column = value`, or `column IN (…)` for a comma list; values typed by the column."""
+
+    def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
+        parse = parser_for(column)
+        values = [parse(item) for item in _values(value)]
+        if len(values) == 1:
+            return column == values[0]
+        return column.in_(values)
+
+
+class FiltersPartial:
+    """Case-insensitive substring; `%` and `_` are literal characters."""
+
+    def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
+        patterns = [f"%{escape_like(item)}%" for item in _values(value)]
+        clauses = [column.ilike(pattern, escape="\\") for pattern in patterns]
+        return clauses[0] if len(clauses) == 1 else or_(*clauses)
+
+
+class FiltersBoolean:
+    """`true` / `false` / `1` / `0`."""
+
+    def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
+        return column == parse_bool(value.strip())
+
+
+class FiltersSince:
+    """`column >= value` for an ISO 8601 date or date-time (inclusive)."""
+
+    def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
+        return column >= parse_datetime(value.strip())
+
+
+@dataclass(frozen=True)
+class AllowedFilter:
+    """A filter a client may use: its public name, the column it reads, its strategy."""
+
+    name: str
+    internal_name: str
+    strategy: FilterStrategy
+    description: str = ""
+
+    @classmethod
+    def exact(cls, name: str, internal_name: str | None = None) -> AllowedFilter:
+        return cls(
+            name, internal_name or name, FiltersExact(), "exact match; a comma list matches any"
+        )
+
+    @classmethod
+    def partial(cls, name: str, internal_name: str | None = None) -> AllowedFilter:
+        return cls(name, internal_name or name, FiltersPartial(), "case-insensitive substring")
+
+    @classmethod
+    def boolean(cls, name: str, internal_name: str | None = None) -> AllowedFilter:
+        return cls(name, internal_name or name, FiltersBoolean(), "true, false, 1 or 0")
+
+    @classmethod
+    def since(cls, name: str, internal_name: str) -> AllowedFilter:
+        return cls(name, internal_name, FiltersSince(), "on or after an ISO 8601 date-time")
+
+
+def names(filters: Sequence[AllowedFilter]) -> list[str]:
+    return [f.name for f in filters]
+
+
+ColumnLookup = Callable[[str], ColumnElement[Any]]

@@ -1,0 +1,1 @@
+"""marshmallow output schemas, and the row plans compiled from them."""

@@ -1,0 +1,1 @@
+"""Ticket sales statistics of an event."""

@@ -1,0 +1,114 @@
+"""Fixtures: an app on SQLite (or TEST_DATABASE_URL), migrated once; clean tables per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+
+from eventio import create_app
+from eventio.cache import MemoryCache
+from eventio.extensions import db
+from tests.factories import EventFactory, UserFactory, grant, issue_token
+
+ALL_AREAS = ("event", "bookings", "groups", "customers", "roles", "users")
+TABLES = (
+    "booking_tickets",
+    "bookings",
+    "groups",
+    "customers",
+    "tickets",
+    "event_users",
+    "event_role_permissions",
+    "event_roles",
+    "personal_access_tokens",
+    "users",
+    "events",
+)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    url = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    )
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "REDIS_URL": os.environ.get("TEST_REDIS_URL") or None,
+        }
+    )
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def clean_database(app: Flask) -> Iterator[None]:
+    """Each test starts from empty tables and an empty stats cache."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in TABLES:
+                    connection.execute(text(f"DELETE FROM {table}"))
+    cache = app.extensions["eventio.cache"]
+    if isinstance(cache, MemoryCache):
+        cache._entries.clear()
+    else:
+        cache._client.flushdb()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def manager() -> dict[str, Any]:
+    """A user with admin on every area of one event, and a `*` token."""
+    user = UserFactory()
+    event_row = EventFactory()
+    grant(user.id, event_row.id, dict.fromkeys(ALL_AREAS, "admin"))
+    token = issue_token(user.id)
+    return {"user": user, "event": event_row, "token": token, "headers": bearer(token)}
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(app: Flask) -> Iterator[StatementCounter]:
+    """Every SQL statement sent while the test runs."""
+    counter = StatementCounter()
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)

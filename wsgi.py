@@ -1,0 +1,3 @@
+from eventio import create_app
+
+app = create_app()
