@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgres lint format clean
+.PHONY: install run serve test test-sqlite test-postgres lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -24,6 +24,10 @@ run: install  ## Migrate, load the demo world if empty, print a token, serve on 
 	$(FLASK) demo --if-empty
 	$(FLASK) demo-token --port $(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABASE_URL / REDIS_URL
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)
 	$(BIN)/pytest

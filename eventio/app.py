@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask
 
-from eventio import errors
+from eventio import errors, oauth
 from eventio.cache import make_cache
-from eventio.config import database_url, from_environment
+from eventio.config import database_url, engine_options, from_environment
 from eventio.extensions import db, migrate
 from eventio.responses import OrjsonProvider
 
@@ -30,8 +30,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
                 config["DATABASE_URL"], app.instance_path
             )
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url, app.config))
+    if app.config["WRITE_DATABASE_URL"]:
+        write_url = database_url(app.config["WRITE_DATABASE_URL"], app.instance_path)
+        app.config["SQLALCHEMY_BINDS"] = {
+            "write": {"url": write_url, **engine_options(write_url, app.config)}
+        }
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
@@ -44,5 +51,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.strict_slashes = False
     app.register_blueprint(bp)
     errors.register(app)
+    oauth.init_app(app)
     register_commands(app)
     return app

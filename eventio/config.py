@@ -17,6 +17,27 @@ def database_url(url: str | None, instance_path: str) -> str:
     return url
 
 
+def engine_options(url: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Pool and timeouts per worker process; PostgreSQL gets connect and statement timeouts."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        options.update(
+            pool_size=config["DB_POOL_SIZE"],
+            max_overflow=config["DB_MAX_OVERFLOW"],
+            pool_timeout=config["DB_POOL_TIMEOUT"],
+            pool_recycle=1800,
+            connect_args={
+                "connect_timeout": config["DB_CONNECT_TIMEOUT"],
+                "options": f"-c statement_timeout={config['STATEMENT_TIMEOUT_MS']}",
+                # A plan prepared for a small event must not be reused for a large one.
+                "prepare_threshold": None,
+            },
+        )
+    elif url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": config["DB_CONNECT_TIMEOUT"]}
+    return options
+
+
 def _int(name: str, default: int | None) -> int | None:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
@@ -33,7 +54,15 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LAST_USED_WRITE_INTERVAL": _int("LAST_USED_WRITE_INTERVAL", 60),
         "DEFAULT_PER_PAGE": _int("DEFAULT_PER_PAGE", 15),
         "MAX_PER_PAGE": _int("MAX_PER_PAGE", 1000),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WRITE_DATABASE_URL": os.environ.get("WRITE_DATABASE_URL") or None,
+        "DB_POOL_SIZE": _int("DB_POOL_SIZE", 5),
+        "DB_MAX_OVERFLOW": _int("DB_MAX_OVERFLOW", 5),
+        "DB_POOL_TIMEOUT": _int("DB_POOL_TIMEOUT", 2),
+        "DB_CONNECT_TIMEOUT": _int("DB_CONNECT_TIMEOUT", 2),
+        "STATEMENT_TIMEOUT_MS": _int("STATEMENT_TIMEOUT_MS", 10_000),
+        "RETRY_AFTER_SECONDS": _int("RETRY_AFTER_SECONDS", 5),
+        "OAUTH_TOKEN_TTL": _int("OAUTH_TOKEN_TTL", 3600),
+        "OAUTH_SECRET_GRACE_HOURS": float(os.environ.get("OAUTH_SECRET_GRACE_HOURS") or 24),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "JSON_SORT_KEYS": False,
     }

@@ -5,9 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from eventio.extensions import db
 from eventio.querybuilder import InvalidQuery
 from eventio.responses import json_response
 
@@ -109,6 +117,23 @@ def _webargs_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
     return errors or {"query": ["The query is invalid."]}
 
 
+def handle_database_unavailable(error: SQLAlchemyError) -> Response:
+    """The database is gone, refused, too slow, or the pool is exhausted: 503, try again."""
+    db.session.rollback()
+    retry_after = {"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])}
+    if is_statement_timeout(error):
+        log.warning("statement timeout on %s %s", request.method, request.path)
+        message = "The request took longer than the database allows and was stopped."
+    else:
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        message = "The database is unavailable; try again shortly."
+    return error_response(503, message, headers=retry_after)
+
+
+def is_statement_timeout(error: SQLAlchemyError) -> bool:
+    return type(getattr(error, "orig", None)).__name__ == "QueryCanceled"
+
+
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "Server Error")
@@ -118,4 +143,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(InvalidQuery, handle_invalid_query)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for unavailable in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
+        app.register_error_handler(unavailable, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -19,6 +19,7 @@ from tests.factories import EventFactory, UserFactory, grant, issue_token
 
 ALL_AREAS = ("event", "bookings", "groups", "customers", "roles", "users")
 TABLES = (
+    "oauth_clients",
     "booking_tickets",
     "bookings",
     "groups",

@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
@@ -24,14 +25,15 @@ BOOKINGS = QuerySpec(
         AllowedFilter.exact("status"),
         AllowedFilter.exact("booking_type"),
         AllowedFilter.exact("group_id"),
+        UPDATED_SINCE,
     ],
-    sorts=["id", "created_at", "status", "booking_reference"],
+    sorts=["id", "created_at", "status", "booking_reference", "updated_at"],
     includes=["tickets", "tickets.ticket", "group", "group.customer"],
 )
 BOOKING_TICKETS = QuerySpec(
     resources.booking_tickets,
-    filters=[AllowedFilter.exact("id"), AllowedFilter.exact("ticket_id")],
-    sorts=["id", "ticket_id", "qty", "price"],
+    filters=[AllowedFilter.exact("id"), AllowedFilter.exact("ticket_id"), UPDATED_SINCE],
+    sorts=["id", "ticket_id", "qty", "price", "updated_at"],
     includes=["booking", "ticket", "ticket.event"],
 )
 bookings = resources.bookings_t

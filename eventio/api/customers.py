@@ -8,6 +8,7 @@ from sqlalchemy import Select, exists
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
@@ -21,8 +22,9 @@ CUSTOMERS = QuerySpec(
         AllowedFilter.partial("first_name"),
         AllowedFilter.partial("last_name"),
         AllowedFilter.partial("post_code"),
+        UPDATED_SINCE,
     ],
-    sorts=["id", "email", "first_name", "last_name"],
+    sorts=["id", "email", "first_name", "last_name", "updated_at"],
     includes=["groups", "groups.event", "groups.bookings"],
 )
 customers = resources.customers_t

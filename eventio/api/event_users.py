@@ -8,6 +8,7 @@ from sqlalchemy import Select
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
@@ -20,8 +21,9 @@ EVENT_USERS = QuerySpec(
         AllowedFilter.exact("user_id"),
         AllowedFilter.exact("event_role_id"),
         AllowedFilter.boolean("active"),
+        UPDATED_SINCE,
     ],
-    sorts=["id", "user_id", "event_role_id", "active"],
+    sorts=["id", "user_id", "event_role_id", "active", "updated_at"],
     includes=["user", "event", "role", "role.permissions"],
 )
 event_users = resources.event_users_t

@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.api import resources
 from eventio.api.blueprint import bp, requires_ability
+from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import caller, for_event
 from eventio.auth.permissions import EventAccess, events_where
@@ -24,8 +25,9 @@ EVENTS = QuerySpec(
         AllowedFilter.partial("name"),
         AllowedFilter.exact("start_date"),
         AllowedFilter.exact("end_date"),
+        UPDATED_SINCE,
     ],
-    sorts=["id", "slug", "name", "start_date", "end_date"],
+    sorts=["id", "slug", "name", "start_date", "end_date", "updated_at"],
     includes=["tickets", "bookings"],
 )
 events = resources.events_t

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from eventio.api import resources
 from eventio.api.blueprint import bp
 from eventio.api.flags import flag
+from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
@@ -24,8 +25,9 @@ GROUPS = QuerySpec(
         AllowedFilter.partial("name"),
         AllowedFilter.partial("association"),
         AllowedFilter.exact("customer_id"),
+        UPDATED_SINCE,
     ],
-    sorts=["id", "name", "association"],
+    sorts=["id", "name", "association", "updated_at"],
     includes=["customer", "bookings", "bookings.tickets", "event"],
 )
 GROUP_BOOKINGS = QuerySpec(
@@ -34,7 +36,9 @@ GROUP_BOOKINGS = QuerySpec(
         AllowedFilter.exact("id"),
         AllowedFilter.exact("status"),
         AllowedFilter.exact("booking_type"),
+        UPDATED_SINCE,
     ],
+    sorts=["updated_at"],
     includes=["tickets", "tickets.ticket"],
 )
 groups = resources.groups_t

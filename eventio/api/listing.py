@@ -72,6 +72,7 @@ def paginated(
             return json_response(envelope(items, total, page, request.base_url, pairs))
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]
+        wrapper.listing = "paginated"  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
@@ -97,6 +98,7 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
             return json_response({"data": item})
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]
+        wrapper.listing = "single"  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

@@ -87,6 +87,20 @@ event_users = Resource(
 )
 users = Resource("users", users_t, list(users_t.c), serializer_for(UserSchema), "users")
 
+for resource, schema in (
+    (events, EventSchema),
+    (tickets, TicketSchema),
+    (bookings, BookingSchema),
+    (booking_tickets, BookingTicketSchema),
+    (groups, GroupSchema),
+    (customers, CustomerSchema),
+    (roles, EventRoleSchema),
+    (permissions, PermissionSchema),
+    (event_users, EventUserSchema),
+    (users, UserSchema),
+):
+    resource.schema = schema
+
 events.relate("tickets", tickets, "id", "event_id", many=True)
 events.relate("bookings", bookings, "id", "event_id", many=True)
 tickets.relate("event", events, "event_id", "id", many=False)

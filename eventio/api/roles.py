@@ -8,6 +8,7 @@ from sqlalchemy import Select
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
@@ -15,8 +16,8 @@ from eventio.querybuilder import AllowedFilter, QuerySpec
 
 ROLES = QuerySpec(
     resources.roles,
-    filters=[AllowedFilter.exact("id"), AllowedFilter.partial("title")],
-    sorts=["id", "title"],
+    filters=[AllowedFilter.exact("id"), AllowedFilter.partial("title"), UPDATED_SINCE],
+    sorts=["id", "title", "updated_at"],
     includes=["event", "permissions", "eventUsers", "eventUsers.user"],
 )
 roles = resources.roles_t

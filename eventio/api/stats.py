@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, g
 from marshmallow import fields, validate
 from webargs.flaskparser import use_args
 
@@ -36,6 +36,7 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
     cache = current_app.extensions["eventio.cache"]
     key = filters.cache_key(access.event_id)
     report = None if flag("no-cache") else cache.get(key)
+    g.cache_status = "hit" if report is not None else "miss"
     if report is None:
         report = compute(db.session, access.event_id, access.event_name, filters)
         cache.set(key, report, current_app.config["STATS_CACHE_TTL"])

@@ -8,6 +8,7 @@ from sqlalchemy import Select
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
@@ -19,8 +20,9 @@ TICKETS = QuerySpec(
         AllowedFilter.exact("id"),
         AllowedFilter.partial("title"),
         AllowedFilter.exact("participant_type"),
+        UPDATED_SINCE,
     ],
-    sorts=["id", "title", "price", "seq"],
+    sorts=["id", "title", "price", "seq", "updated_at"],
     includes=["event"],
 )
 tickets = resources.tickets_t

@@ -67,9 +67,14 @@ def touch(caller: Authenticated, now: datetime) -> None:
         .values(last_used_at=now)
     )
     try:
-        db.session.execute(statement)
-        db.session.commit()
+        if current_app.config["WRITE_DATABASE_URL"]:
+            with db.engines["write"].begin() as connection:
+                connection.execute(statement)
+        else:
+            db.session.execute(statement)
+            db.session.commit()
     except SQLAlchemyError as error:
+        # A read-only replica refuses the write; the request goes on without it.
         db.session.rollback()
         log.debug("last_used_at not written for token %s: %s", caller.token_id, error)
 

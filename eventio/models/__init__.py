@@ -17,6 +17,7 @@ from eventio.models.bookings import (
     Group,
 )
 from eventio.models.events import Event, Ticket
+from eventio.models.oauth import OAuthClient
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -30,6 +31,7 @@ __all__ = [
     "EventRolePermission",
     "EventUser",
     "Group",
+    "OAuthClient",
     "PersonalAccessToken",
     "Ticket",
     "User",

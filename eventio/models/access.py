@@ -39,7 +39,7 @@ class PersonalAccessToken(Timestamps, db.Model):
 
 class EventRole(Timestamps, db.Model):
     __tablename__ = "event_roles"
-    __table_args__ = (Index(None, "event_id", "title"),)
+    __table_args__ = (Index(None, "event_id", "title"), Index(None, "event_id", "updated_at"))
 
     id: Mapped[int] = pk()
     event_id: Mapped[int] = mapped_column(BigId, ForeignKey("events.id"), index=True)
@@ -60,6 +60,7 @@ class EventUser(Timestamps, db.Model):
     __table_args__ = (
         Index(None, "event_id", "user_id"),
         Index(None, "user_id", "event_id", "active"),
+        Index(None, "event_id", "updated_at"),
     )
 
     id: Mapped[int] = pk()

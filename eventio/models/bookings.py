@@ -16,6 +16,7 @@ STATUSES = (*ACTIVE_STATUSES, "cancelled")
 
 class Customer(Timestamps, db.Model):
     __tablename__ = "customers"
+    __table_args__ = (Index(None, "updated_at"),)
 
     id: Mapped[int] = pk()
     first_name: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -30,6 +31,7 @@ class Group(Timestamps, db.Model):
         Index(None, "event_id", "name"),
         Index(None, "event_id", "association"),
         Index(None, "event_id", "customer_id"),
+        Index(None, "event_id", "updated_at"),
     )
 
     id: Mapped[int] = pk()
@@ -53,6 +55,7 @@ class Booking(Timestamps, db.Model):
         Index(None, "event_id", "id"),
         Index(None, "event_id", "created_at"),
         Index(None, "event_id", "booking_reference"),
+        Index(None, "event_id", "updated_at"),
         Index(None, "event_id", "booking_type"),
         Index(None, "event_id", "status", "id"),
     )
@@ -67,6 +70,7 @@ class Booking(Timestamps, db.Model):
 
 class BookingTicket(Timestamps, db.Model):
     __tablename__ = "booking_tickets"
+    __table_args__ = (Index(None, "booking_id", "updated_at"),)
 
     id: Mapped[int] = pk()
     booking_id: Mapped[int] = mapped_column(BigId, ForeignKey("bookings.id"), index=True)

@@ -18,6 +18,7 @@ class Event(Timestamps, db.Model):
         Index(None, "name"),
         Index(None, "start_date"),
         Index(None, "end_date"),
+        Index(None, "updated_at"),
     )
 
     id: Mapped[int] = pk()
@@ -34,6 +35,7 @@ class Ticket(Timestamps, db.Model):
         Index(None, "event_id", "participant_type"),
         Index(None, "event_id", "title"),
         Index(None, "event_id", "price"),
+        Index(None, "event_id", "updated_at"),
     )
 
     id: Mapped[int] = pk()

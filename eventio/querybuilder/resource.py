@@ -40,6 +40,8 @@ class Resource:
     serializer_factory: SerializerFactory
     area: str
     from_: FromClause | None = None
+    # The output schema the rows follow, for documentation (OpenAPI); not used to serve.
+    schema: Any = None
     relations: dict[str, Relation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,116 @@
+"""OAuth clients: creation, secret rotation with a grace period, verification, revocation."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from eventio.auth.tokens import generate_secret, hash_secret
+from eventio.models import USER_MORPH_TYPE, OAuthClient, PersonalAccessToken, User
+
+
+def token_name(client_id: str) -> str:
+    """The name of the tokens a client is issued, so revoking the client finds them."""
+    return f"oauth-client:{client_id}"
+
+
+@dataclass(frozen=True)
+class NewSecret:
+    client_id: str
+    secret: str
+
+
+def create_client(
+    session: Session, user_id: int, name: str, abilities: list[str], now: datetime
+) -> NewSecret:
+    if session.get(User, user_id) is None:
+        raise LookupError(f"No user {user_id}.")
+    client_id = secrets.token_hex(16)
+    secret = secrets.token_urlsafe(40)
+    session.add(
+        OAuthClient(
+            client_id=client_id,
+            name=name,
+            user_id=user_id,
+            abilities=json.dumps(abilities),
+            secret_hash=hash_secret(secret),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.commit()
+    return NewSecret(client_id, secret)
+
+
+def find_client(session: Session, client_id: str) -> OAuthClient | None:
+    return session.execute(
+        select(OAuthClient).where(OAuthClient.client_id == client_id)
+    ).scalar_one_or_none()
+
+
+def rotate_secret(session: Session, client_id: str, grace: timedelta, now: datetime) -> NewSecret:
+    """A new secret; the old one keeps working for `grace`."""
+    client = find_client(session, client_id)
+    if client is None or client.revoked_at is not None:
+        raise LookupError(f"No active client {client_id}.")
+    secret = secrets.token_urlsafe(40)
+    client.previous_secret_hash = client.secret_hash
+    client.previous_secret_expires_at = now + grace
+    client.secret_hash = hash_secret(secret)
+    client.updated_at = now
+    session.commit()
+    return NewSecret(client_id, secret)
+
+
+def revoke_client(session: Session, client_id: str, now: datetime) -> int:
+    """Revoke the client and delete every token it was issued; returns how many."""
+    client = find_client(session, client_id)
+    if client is None:
+        raise LookupError(f"No client {client_id}.")
+    client.revoked_at = now
+    client.updated_at = now
+    deleted = session.execute(
+        delete(PersonalAccessToken).where(PersonalAccessToken.name == token_name(client_id))
+    )
+    session.commit()
+    return deleted.rowcount or 0
+
+
+def verify(client: OAuthClient | None, secret: str, now: datetime) -> bool:
+    """The current secret, or the previous one within its grace period; constant time."""
+    given = hash_secret(secret)
+    current = hmac.compare_digest(client.secret_hash if client else "", given)
+    previous = (
+        client is not None
+        and client.previous_secret_hash is not None
+        and client.previous_secret_expires_at is not None
+        and client.previous_secret_expires_at > now
+        and hmac.compare_digest(client.previous_secret_hash, given)
+    )
+    return client is not None and client.revoked_at is None and (current or previous)
+
+
+def issue_access_token(
+    session: Session, client: OAuthClient, lifetime: timedelta, now: datetime, prefix: str = ""
+) -> str:
+    """A Sanctum-format token for the client's user, with the client's abilities and expiry."""
+    secret = generate_secret(prefix)
+    row = PersonalAccessToken(
+        tokenable_type=USER_MORPH_TYPE,
+        tokenable_id=client.user_id,
+        name=token_name(client.client_id),
+        token=hash_secret(secret),
+        abilities=client.abilities or "[]",
+        expires_at=now + lifetime,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.commit()
+    return f"{row.id}|{secret}"
