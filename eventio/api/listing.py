@@ -2,27 +2,37 @@
 
 A view returns a `Select` not yet run; the decorator applies the endpoint's query
 declaration, checks what the includes reach, runs the statements and serialises.
+A list is paged by `page` (with a total) or by `cursor` (keyset, no total), or
+streamed whole as CSV or NDJSON.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from sqlalchemy import Select
+from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from eventio.auth.guard import event_access, require_areas
+from eventio.api import export
+from eventio.auth.guard import caller, event_access, require_areas
 from eventio.errors import ApiError
 from eventio.extensions import db
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
-from eventio.querybuilder.includes import IncludeTree, Scope, load, relations
+from eventio.querybuilder.builder import BuiltQuery
+from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
+from eventio.querybuilder.includes import Scope, count_key, load, relations
+from eventio.querybuilder.pagination import cursor_envelope
 from eventio.querybuilder.resource import Relation
 from eventio.responses import json_response
 
 StatementView = Callable[..., Select[Any]]
+# Query parameters that do not change which rows match (so not the count).
+NOT_COUNTED = frozenset({"page", "per_page", "sort", "include", "cursor", "format"})
 
 
 def within_path_event(relation: Relation) -> Sequence[ColumnElement[bool]]:
@@ -34,17 +44,58 @@ def within_path_event(relation: Relation) -> Sequence[ColumnElement[bool]]:
     return (table.c.event_id == access.event_id,)
 
 
-def authorize_includes(spec: QuerySpec, include_tree: IncludeTree) -> None:
-    """An include that reaches another permission area needs that area too."""
+def authorize_includes(spec: QuerySpec, built: BuiltQuery) -> None:
+    """An include (or an include's count) that reaches another area needs that area too."""
     access = event_access()
     if access is None:
         return
-    areas = dict.fromkeys(r.target.area for r in relations(spec.resource, include_tree))
+    reached = [*relations(spec.resource, built.include_tree), *built.counts]
+    areas = dict.fromkeys(r.target.area for r in reached)
     require_areas(access, [a for a in areas if a != spec.resource.area])
 
 
 def query_pairs() -> list[tuple[str, str]]:
     return list(request.args.items(multi=True))
+
+
+def present(
+    spec: QuerySpec, built: BuiltQuery, rows: Sequence[Row[Any]], scope: Scope
+) -> list[dict[str, Any]]:
+    """Serialise rows with the sparse fieldset, count includes and includes."""
+    resource = spec.resource
+    serialize = resource.serializer(built.fields.get(resource.type))
+    items = [serialize(row) for row in rows]
+    if built.counts:
+        first = len(resource.keys)
+        keys = [count_key(relation.name) for relation in built.counts]
+        for row, item in zip(rows, items, strict=True):
+            for offset, key in enumerate(keys):
+                item[key] = row[first + offset]
+    if built.include_tree and rows:
+        load(db.session, resource, rows, items, built.include_tree, scope, built.fields)
+    return items
+
+
+def cursor_codec() -> CursorCodec:
+    return CursorCodec(current_app.config["SECRET_KEY"].encode())
+
+
+def cached_count(statement: Select[Any]) -> int:
+    """Large totals are reused for COUNT_CACHE_TTL seconds, so deep paging of a big
+    event does not recount on every page; small ones are always exact."""
+    config = current_app.config
+    cache = current_app.extensions["eventio.cache"]
+    counted = sorted((k, v) for k, v in query_pairs() if k not in NOT_COUNTED)
+    identity = repr((caller().user_id, request.path, counted)).encode()
+    key = "eventio:count:v1:" + hashlib.sha256(identity).hexdigest()
+    total = cache.get(key)
+    if isinstance(total, int):
+        g.count_cache = "hit"
+        return total
+    total = int(db.session.execute(statement).scalar_one())
+    if total >= config["COUNT_CACHE_MIN_ROWS"] and config["COUNT_CACHE_TTL"] > 0:
+        cache.set(key, total, config["COUNT_CACHE_TTL"])
+    return total
 
 
 def paginated(
@@ -58,18 +109,29 @@ def paginated(
             pairs = query_pairs()
             params = QueryParams.parse(pairs)
             built = spec.build(params)
-            authorize_includes(spec, built.include_tree)
-            statement = built.apply(view(*args, **kwargs))
+            export_format = export.requested_format()
+            authorize_includes(spec, built)
+            statement = built.apply(view(*args, **kwargs), spec.resource, scope)
+            if export_format is not None:
+                return export.stream(export_format, spec, built, statement, scope)
             config = current_app.config
             page = PageRequest.of(
                 params.page, params.per_page, config["DEFAULT_PER_PAGE"], config["MAX_PER_PAGE"]
             )
-            rows, total = fetch_page(db.session, statement, page)
-            serialize = spec.resource.serialize
-            items = [serialize(row) for row in rows]
-            if built.include_tree and rows:
-                load(db.session, spec.resource, rows, items, built.include_tree, scope)
-            return json_response(envelope(items, total, page, request.base_url, pairs))
+            path = request.base_url
+            if params.cursor is not None:
+                keyset = fetch_cursor_page(
+                    db.session, statement, built, cursor_codec(), params.cursor, page.per_page
+                )
+                items = present(spec, built, keyset.rows, scope)
+                return json_response(
+                    cursor_envelope(
+                        items, keyset.next_cursor, keyset.prev_cursor, page.per_page, path, pairs
+                    )
+                )
+            rows, total = fetch_page(db.session, statement, page, count=cached_count)
+            items = present(spec, built, rows, scope)
+            return json_response(envelope(items, total, page, path, pairs))
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]
         wrapper.listing = "paginated"  # type: ignore[attr-defined]
@@ -84,18 +146,14 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
     def decorator(view: StatementView) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            includes = [(k, v) for k, v in query_pairs() if k == "include"]
-            built = spec.build(QueryParams.parse(includes))
-            authorize_includes(spec, built.include_tree)
-            row = db.session.execute(view(*args, **kwargs).limit(1)).first()
+            kept = [(k, v) for k, v in query_pairs() if k == "include" or k.startswith("fields")]
+            built = spec.build(QueryParams.parse(kept))
+            authorize_includes(spec, built)
+            statement = built.apply(view(*args, **kwargs), spec.resource, within_path_event)
+            row = db.session.execute(statement.limit(1)).first()
             if row is None:
                 raise ApiError.not_found(f"{label} not found.")
-            item = spec.resource.serialize(row)
-            if built.include_tree:
-                load(
-                    db.session, spec.resource, [row], [item], built.include_tree, within_path_event
-                )
-            return json_response({"data": item})
+            return json_response({"data": present(spec, built, [row], within_path_event)[0]})
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]
         wrapper.listing = "single"  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from eventio.models import (
     User,
 )
 from eventio.querybuilder import Resource
-from eventio.schemas.plan import serializer_for
+from eventio.schemas.plan import output_fields, serializer_for
 from eventio.schemas.resources import (
     BookingSchema,
     BookingTicketSchema,
@@ -100,6 +100,7 @@ for resource, schema in (
     (users, UserSchema),
 ):
     resource.schema = schema
+    resource.field_names = output_fields(schema)
 
 events.relate("tickets", tickets, "id", "event_id", many=True)
 events.relate("bookings", bookings, "id", "event_id", many=True)

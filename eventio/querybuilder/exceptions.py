@@ -89,3 +89,31 @@ class InvalidParameterQuery(InvalidQuery):
     def malformed(cls, key: str, expected: str) -> InvalidParameterQuery:
         name = key.split("[", 1)[0]
         return cls(f"The query parameter `{key}` must be written {expected}.", key=name)
+
+
+class InvalidFieldQuery(InvalidQuery):
+    key = "fields"
+
+    @classmethod
+    def fields_not_allowed(
+        cls, unknown: Iterable[str], allowed: Iterable[str]
+    ) -> InvalidFieldQuery:
+        return cls(
+            f"Requested field(s) `{_list(unknown)}` are not allowed. "
+            f"Allowed field(s) are `{_list(allowed)}`."
+        )
+
+
+class InvalidCursorQuery(InvalidQuery):
+    key = "cursor"
+
+    @classmethod
+    def malformed(cls) -> InvalidCursorQuery:
+        return cls("The cursor is not one this API issued; start again without `cursor`.")
+
+    @classmethod
+    def stale(cls) -> InvalidCursorQuery:
+        return cls(
+            "The cursor was issued for another sort; start again without `cursor` "
+            "or keep the sort it was issued for."
+        )

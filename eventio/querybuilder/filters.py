@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from sqlalchemy import or_
 from sqlalchemy.sql.elements import ColumnElement
 
+from eventio.querybuilder.timestamps import comparable, comparable_value, is_timestamp
 from eventio.querybuilder.values import parse_bool, parse_datetime, parser_for
 
 Criterion = ColumnElement[bool]
@@ -23,6 +24,10 @@ def _values(value: str) -> list[str]:
     return [item for item in (part.strip() for part in value.split(",")) if item != ""]
 
 
+def is_empty(value: str) -> bool:
+    return not _values(value)
+
+
 def escape_like(text: str, escape: str = "\\") -> str:
     """Make `%` and `_` (and the escape itself) literal in a LIKE pattern."""
     return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
@@ -34,6 +39,9 @@ class FiltersExact:
     def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
         parse = parser_for(column)
         values = [parse(item) for item in _values(value)]
+        if is_timestamp(column):
+            compared = comparable(column)
+            return or_(*(compared == comparable_value(column, v) for v in values))
         if len(values) == 1:
             return column == values[0]
         return column.in_(values)
@@ -59,7 +67,8 @@ class FiltersSince:
     """`column >= value` for an ISO 8601 date or date-time (inclusive)."""
 
     def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
-        return column >= parse_datetime(value.strip())
+        instant = parse_datetime(value.strip())
+        return comparable(column) >= comparable_value(column, instant)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ above), so the number of statements never grows with the page size.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -67,16 +67,22 @@ def load(
     items: Sequence[dict[str, Any]],
     include_tree: IncludeTree,
     scope: Scope,
+    fields: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
-    """Attach each included relation to `items` (the serialised `rows`), level by level."""
+    """Attach each included relation to `items` (the serialised `rows`), level by level.
+
+    `fields` maps a resource type to the output fields to keep (sparse fieldsets).
+    """
+    fields = fields or {}
     for name, subtree in include_tree.items():
         relation = resource.relations[name]
         local = resource.index(relation.local_key)
         keys = list(dict.fromkeys(row[local] for row in rows if row[local] is not None))
         child_rows = _fetch(session, relation, keys, scope) if keys else []
-        child_items = [relation.target.serialize(row) for row in child_rows]
+        serialize = relation.target.serializer(fields.get(relation.target.type))
+        child_items = [serialize(row) for row in child_rows]
         if subtree and child_rows:
-            load(session, relation.target, child_rows, child_items, subtree, scope)
+            load(session, relation.target, child_rows, child_items, subtree, scope, fields)
         remote = relation.target.index(relation.remote_key)
         if relation.many:
             by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
@@ -88,6 +94,27 @@ def load(
             one = {row[remote]: item for row, item in zip(child_rows, child_items, strict=True)}
             for row, parent in zip(rows, items, strict=True):
                 parent[name] = one.get(row[local])
+
+
+def count_column(relation: Relation, parent: Resource, scope: Scope) -> Any:
+    """`(SELECT count(*) …)` of a many relation, labelled `<name>_count` as Spatie does."""
+    target = relation.target
+    return (
+        select(func.count())
+        .select_from(target.table)
+        .where(
+            target.table.c[relation.remote_key] == parent.column(relation.local_key),
+            *scope(relation),
+        )
+        .scalar_subquery()
+        .label(count_key(relation.name))
+    )
+
+
+def count_key(name: str) -> str:
+    """`eventUsers` -> `event_users_count`."""
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return f"{snake}_count"
 
 
 def _fetch(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -34,10 +34,17 @@ def count_statement(statement: Select[Any]) -> Select[Any]:
 
 
 def fetch_page(
-    session: Session | Connection, statement: Select[Any], request: PageRequest
+    session: Session | Connection,
+    statement: Select[Any],
+    request: PageRequest,
+    count: Callable[[Select[Any]], int] | None = None,
 ) -> tuple[list[Row[Any]], int]:
-    """The page's rows and the total; a page past the end costs no second statement."""
-    total = session.execute(count_statement(statement)).scalar_one()
+    """The page's rows and the total; a page past the end costs no second statement.
+
+    `count` may answer the total another way (a cache) from the count statement.
+    """
+    counting = count_statement(statement)
+    total = count(counting) if count else session.execute(counting).scalar_one()
     if request.offset >= total:
         return [], total
     rows = session.execute(statement.limit(request.per_page).offset(request.offset)).all()
@@ -76,5 +83,38 @@ def envelope(
             "per_page": request.per_page,
             "to": request.offset + len(data) if data else None,
             "total": total,
+        },
+    }
+
+
+def cursor_url(path: str, pairs: Sequence[tuple[str, str]], cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    kept = [(k, v) for k, v in pairs if k not in ("cursor", "page")]
+    return f"{path}?{urlencode([*kept, ('cursor', cursor)])}"
+
+
+def cursor_envelope(
+    data: list[dict[str, Any]],
+    next_cursor: str | None,
+    prev_cursor: str | None,
+    per_page: int,
+    path: str,
+    pairs: Sequence[tuple[str, str]],
+) -> dict[str, Any]:
+    """`{data, links, meta}` as Laravel's API resources render a cursor paginator."""
+    return {
+        "data": data,
+        "links": {
+            "first": None,
+            "last": None,
+            "prev": cursor_url(path, pairs, prev_cursor),
+            "next": cursor_url(path, pairs, next_cursor),
+        },
+        "meta": {
+            "path": path,
+            "per_page": per_page,
+            "next_cursor": next_cursor,
+            "prev_cursor": prev_cursor,
         },
     }

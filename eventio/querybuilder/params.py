@@ -15,6 +15,8 @@ from eventio.querybuilder.exceptions import (
 )
 
 FILTER_KEY = re.compile(r"filter\[([^\[\]]+)\]")
+GRAMMAR = frozenset({"filter", "fields", "sort", "include", "page", "per_page", "cursor"})
+FIELDS_KEY = re.compile(r"fields\[([^\[\]]+)\]")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 # Pages past this are refused: the offset must stay a 64-bit integer at any page size.
 MAX_PAGE = 2**31 - 1
@@ -42,6 +44,8 @@ class QueryParams:
     includes: tuple[str, ...] = ()
     page: int = 1
     per_page: int | None = None
+    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cursor: str | None = None
 
     @classmethod
     def parse(cls, pairs: Iterable[tuple[str, str]]) -> QueryParams:
@@ -50,19 +54,30 @@ class QueryParams:
         A repeated key keeps its last value, as PHP does.
         """
         filters: dict[str, str] = {}
-        sort = include = page = per_page = None
+        fields: dict[str, tuple[str, ...]] = {}
+        sort = include = page = per_page = cursor = None
         for key, value in pairs:
+            name = key.split("[", 1)[0]
+            if name not in GRAMMAR:
+                continue
             if len(value) > MAX_VALUE_LENGTH:
-                name = key.split("[", 1)[0]
                 raise InvalidParameterQuery(
                     f"The query parameter `{name}` is longer than {MAX_VALUE_LENGTH} characters.",
                     key=name,
                 )
-            if key.startswith("filter"):
+            if name == "filter":
                 match = FILTER_KEY.fullmatch(key)
                 if match is None:
                     raise InvalidFilterQuery.malformed(key)
                 filters[match.group(1)] = value
+            elif name == "fields":
+                match = FIELDS_KEY.fullmatch(key)
+                if key != "fields" and match is None:
+                    raise InvalidParameterQuery.malformed(key, "`fields[type]=a,b`")
+                # Bare `fields=a,b` is the endpoint's own resource, as in Spatie.
+                fields[match.group(1) if match else ""] = cls._fields(key, value)
+            elif key != name:
+                raise InvalidParameterQuery.malformed(key, "once, as `name=value`")
             elif key == "sort":
                 sort = value
             elif key == "include":
@@ -71,10 +86,12 @@ class QueryParams:
                 page = value
             elif key == "per_page":
                 per_page = value
-            elif key.startswith(("sort[", "include[", "page[", "per_page[")):
-                raise InvalidParameterQuery.malformed(key, "once, as `name=value`")
+            elif key == "cursor":
+                cursor = value
         return cls(
             filters=filters,
+            fields=fields,
+            cursor=cursor,
             sorts=cls._sorts(sort),
             includes=cls._includes(include),
             page=1 if page is None else whole_number(page, "page", 1, MAX_PAGE),
@@ -93,6 +110,15 @@ class QueryParams:
         if any(part in ("", "-") for part in parts):
             raise InvalidSortQuery.empty_field(value)
         return tuple(parts)
+
+    @staticmethod
+    def _fields(key: str, value: str) -> tuple[str, ...]:
+        parts = _split(value)
+        if any(part == "" for part in parts):
+            raise InvalidParameterQuery(
+                f"The query parameter `{key}` holds an empty field; write `{key}=a,b`.", "fields"
+            )
+        return tuple(dict.fromkeys(parts))
 
     @staticmethod
     def _includes(value: str | None) -> tuple[str, ...]:

@@ -12,7 +12,9 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 Serializer = Callable[[Row[Any]], dict[str, Any]]
-SerializerFactory = Callable[[Sequence[str]], Serializer]
+# Column keys of the row, and the output fields to keep (None: all) -> a serializer.
+SerializerFactory = Callable[[Sequence[str], "frozenset[str] | None"], Serializer]
+FieldLister = Callable[[], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,25 @@ class Resource:
     from_: FromClause | None = None
     # The output schema the rows follow, for documentation (OpenAPI); not used to serve.
     schema: Any = None
+    # The output keys a sparse fieldset may keep.
+    field_names: Sequence[str] = ()
     relations: dict[str, Relation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys: list[str] = [c.key for c in self.columns if c.key is not None]
-        self.serialize: Serializer = self.serializer_factory(self.keys)
+        self._serializers: dict[frozenset[str] | None, Serializer] = {}
+        self.serialize: Serializer = self.serializer(None)
+
+    @property
+    def type(self) -> str:
+        """The name sparse fieldsets use: `fields[bookings]=id,status`."""
+        return self.table.name
+
+    def serializer(self, only: frozenset[str] | None) -> Serializer:
+        """The row serializer keeping only the output fields `only` (all when None)."""
+        if only not in self._serializers:
+            self._serializers[only] = self.serializer_factory(self.keys, only)
+        return self._serializers[only]
 
     def select(self) -> Select[Any]:
         return select(*self.columns).select_from(

@@ -15,7 +15,7 @@ INTEGER = re.compile(r"-?[0-9]{1,19}")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TRUE = {"true", "1"}
 FALSE = {"false", "0"}
-INT64 = 2**63
+MAX_DECIMAL_EXPONENT = 1000
 
 
 class ValueParseError(ValueError):
@@ -24,10 +24,20 @@ class ValueParseError(ValueError):
         self.expected = expected
 
 
-def parse_int(text: str) -> int:
-    if not INTEGER.fullmatch(text) or not -INT64 <= int(text) < INT64:
-        raise ValueParseError("an integer")
-    return int(text)
+def int_parser(bits: int) -> Callable[[str], int]:
+    """Whole numbers the column's integer type can hold."""
+    limit = 2 ** (bits - 1)
+    expected = "an integer" if bits == 64 else f"an integer from {-limit} to {limit - 1}"
+
+    def parse(text: str) -> int:
+        if not INTEGER.fullmatch(text) or not -limit <= int(text) < limit:
+            raise ValueParseError(expected)
+        return int(text)
+
+    return parse
+
+
+parse_int = int_parser(64)
 
 
 def parse_bool(text: str) -> bool:
@@ -59,7 +69,10 @@ def parse_datetime(text: str) -> datetime:
     except ValueError:
         raise ValueParseError("an ISO 8601 date or date-time") from None
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueParseError("an ISO 8601 date-time within years 1 to 9999") from None
     return value
 
 
@@ -68,7 +81,8 @@ def parse_decimal(text: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueParseError("a number") from None
-    if not value.is_finite():
+    # Far beyond any column's precision, and beyond what PostgreSQL's numeric can parse.
+    if not value.is_finite() or abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
         raise ValueParseError("a number")
     return value
 
@@ -79,7 +93,9 @@ def parser_for(column: ColumnElement[Any]) -> Callable[[str], Any]:
     if isinstance(sql_type, types.Boolean):
         return parse_bool
     if isinstance(sql_type, types.Integer):
-        return parse_int
+        if isinstance(sql_type, types.BigInteger):
+            return parse_int
+        return int_parser(16 if isinstance(sql_type, types.SmallInteger) else 32)
     if isinstance(sql_type, types.DateTime):
         return parse_datetime
     if isinstance(sql_type, types.Date):

@@ -33,10 +33,19 @@ def row_fields(schema: type[Schema]) -> list[tuple[str, str, fields.Field]]:
     ]
 
 
-def compile_serializer(schema: type[Schema], keys: Sequence[str]) -> Serializer:
+def output_fields(schema: type[Schema]) -> list[str]:
+    """The keys a row of this schema has in a response: what sparse fieldsets may name."""
+    return [out_key for out_key, _, _ in row_fields(schema)]
+
+
+def compile_serializer(
+    schema: type[Schema], keys: Sequence[str], only: frozenset[str] | None = None
+) -> Serializer:
     namespace: dict[str, Callable[[Any], Any]] = {}
     items = []
     for out_key, row_key, field in row_fields(schema):
+        if only is not None and out_key not in only:
+            continue
         if row_key not in keys:
             raise KeyError(f"{schema.__name__}.{out_key}: the row has no column {row_key!r}")
         index = keys.index(row_key)
@@ -56,7 +65,7 @@ def compile_serializer(schema: type[Schema], keys: Sequence[str]) -> Serializer:
 def serializer_for(schema: type[Schema]) -> SerializerFactory:
     """The factory a `Resource` calls with its column keys."""
 
-    def factory(keys: Sequence[str]) -> Serializer:
-        return compile_serializer(schema, keys)
+    def factory(keys: Sequence[str], only: frozenset[str] | None = None) -> Serializer:
+        return compile_serializer(schema, keys, only)
 
     return factory

@@ -1,0 +1,182 @@
+"""Keyset (cursor) pagination in the shape of Laravel's `cursorPaginate`.
+
+A cursor is opaque base64url: the sort it was issued for, the position (the ordering
+values of one row) and the direction, signed so a forged one is refused. A page
+continues strictly after (or before) that position, so rows inserted during a pull
+neither repeat nor shift what follows, and a deep page costs what the first does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Select, and_, false, or_
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from eventio.querybuilder.builder import BuiltQuery
+from eventio.querybuilder.exceptions import InvalidCursorQuery
+from eventio.querybuilder.ordering import OrderKey
+from eventio.querybuilder.timestamps import comparable, comparable_value
+from eventio.querybuilder.values import parse_date, parse_datetime
+
+
+@dataclass(frozen=True)
+class Cursor:
+    values: tuple[Any, ...]
+    backwards: bool
+
+
+class CursorCodec:
+    """Signs and reads cursors with a key every worker and host shares."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def encode(self, signature: str, values: Sequence[Any], backwards: bool) -> str:
+        payload = orjson.dumps({"s": signature, "v": [_plain(v) for v in values], "b": backwards})
+        mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:12]
+        return base64.urlsafe_b64encode(mac + payload).rstrip(b"=").decode()
+
+    def decode(self, text: str, signature: str, order: Sequence[OrderKey]) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            mac, payload = raw[:12], raw[12:]
+            expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:12]
+            if not hmac.compare_digest(mac, expected):
+                raise InvalidCursorQuery.malformed()
+            data = orjson.loads(payload)
+        except (ValueError, TypeError):
+            raise InvalidCursorQuery.malformed() from None
+        if data.get("s") != signature:
+            raise InvalidCursorQuery.stale()
+        values = data.get("v")
+        if not isinstance(values, list) or len(values) != len(order):
+            raise InvalidCursorQuery.malformed()
+        return Cursor(
+            tuple(_typed(v, key) for v, key in zip(values, order, strict=True)), bool(data.get("b"))
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _typed(value: Any, key: OrderKey) -> Any:
+    """The cursor's JSON value back as the column's Python type."""
+    if value is None:
+        return None
+    python_type = key.column.type.python_type
+    try:
+        if python_type is datetime:
+            return parse_datetime(value)
+        if python_type is date:
+            return parse_date(value)
+        if python_type is Decimal:
+            return Decimal(value)
+        if python_type is bool:
+            return bool(value)
+        if python_type is int:
+            if not isinstance(value, int):
+                raise TypeError
+            return value
+        return str(value)
+    except (ValueError, TypeError, ArithmeticError):
+        raise InvalidCursorQuery.malformed() from None
+
+
+def after(order: Sequence[OrderKey], values: Sequence[Any], backwards: bool) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the ordering (before it when `backwards`)."""
+    alternatives = []
+    for depth, key in enumerate(order):
+        equal = [_equal(k.column, v) for k, v in zip(order[:depth], values[:depth], strict=True)]
+        alternatives.append(and_(*equal, _beyond(key, values[depth], backwards)))
+    predicate = or_(*alternatives)
+    lead, value = order[0], values[0]
+    descending = lead.descending != backwards
+    # A plain range on the first key lets an index seek straight to the position
+    # (ascending, NULLs come after every value, so only a NOT NULL column bounds).
+    if value is not None and (descending or not lead.nullable):
+        column, bound_value = comparable(lead.column), comparable_value(lead.column, value)
+        bound = column <= bound_value if descending else column >= bound_value
+        return and_(bound, predicate)
+    return predicate
+
+
+def _equal(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    if value is None:
+        return column.is_(None)
+    return comparable(column) == comparable_value(column, value)
+
+
+def _beyond(key: OrderKey, value: Any, backwards: bool) -> ColumnElement[bool]:
+    descending = key.descending != backwards
+    column = comparable(key.column)
+    value = comparable_value(key.column, value)
+    # NULLs come first descending and last ascending (see OrderKey).
+    if value is None:
+        return column.is_not(None) if descending else false()
+    if descending:
+        return column < value
+    beyond = column > value
+    return or_(beyond, column.is_(None)) if key.nullable else beyond
+
+
+@dataclass(frozen=True)
+class CursorPage:
+    rows: list[Row[Any]]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def fetch_cursor_page(
+    session: Session | Connection,
+    statement: Select[Any],
+    built: BuiltQuery,
+    codec: CursorCodec,
+    cursor_text: str,
+    per_page: int,
+) -> CursorPage:
+    """One keyset page: `per_page + 1` rows tell whether there is more; no count."""
+    order = built.order
+    signature = built.sort_signature
+    cursor = codec.decode(cursor_text, signature, order) if cursor_text else None
+    backwards = cursor.backwards if cursor else False
+    positioned = statement.order_by(None).order_by(*[k.clause(backwards) for k in order])
+    if cursor is not None:
+        positioned = positioned.where(after(order, cursor.values, backwards))
+    rows = list(session.execute(positioned.limit(per_page + 1)).all())
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    positions = [_position(row, order) for row in (rows[0], rows[-1])] if rows else []
+
+    def make(values: tuple[Any, ...], to_back: bool) -> str:
+        return codec.encode(signature, values, to_back)
+
+    has_next = more if not backwards else cursor is not None
+    has_prev = (cursor is not None) if not backwards else more
+    return CursorPage(
+        rows=rows,
+        next_cursor=make(positions[1], False) if rows and has_next else None,
+        prev_cursor=make(positions[0], True) if rows and has_prev else None,
+    )
+
+
+def _position(row: Row[Any], order: Sequence[OrderKey]) -> tuple[Any, ...]:
+    mapping = row._mapping
+    return tuple(mapping[key.column] for key in order)

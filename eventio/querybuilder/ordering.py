@@ -1,0 +1,36 @@
+"""One key of a list's ordering, with the same NULL placement on every database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.sql.elements import ColumnElement
+
+from eventio.querybuilder.timestamps import comparable
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """NULLs sort last ascending and first descending, as PostgreSQL does by default,
+    written out so SQLite agrees and a cursor can step over them."""
+
+    name: str
+    column: ColumnElement[Any]
+    descending: bool
+
+    @property
+    def nullable(self) -> bool:
+        return bool(getattr(self.column, "nullable", True)) and self.name != "id"
+
+    @property
+    def signature(self) -> str:
+        return ("-" if self.descending else "") + self.name
+
+    def clause(self, reverse: bool = False) -> Any:
+        descending = self.descending != reverse
+        column = comparable(self.column)
+        clause = column.desc() if descending else column.asc()
+        if not self.nullable:
+            return clause
+        return clause.nulls_first() if descending else clause.nulls_last()
