@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from eventio import errors, oauth
+from eventio import conditional, errors, oauth
 from eventio.cache import make_cache
 from eventio.config import database_url, engine_options, from_environment
 from eventio.extensions import db, migrate
@@ -56,5 +56,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     errors.register(app)
     oauth.init_app(app)
+    conditional.init_app(app)
     register_commands(app)
     return app
