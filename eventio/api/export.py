@@ -50,7 +50,8 @@ def stream(
     from eventio.api.listing import present  # the one serialisation path
 
     def chunks() -> Iterator[list[dict[str, Any]]]:
-        result = db.session.execute(statement.execution_options(yield_per=CHUNK_ROWS))
+        streamed = statement.execution_options(yield_per=CHUNK_ROWS)
+        result = db.session.connection().execute(streamed)
         try:
             for rows in result.partitions():
                 yield present(spec, built, rows, scope)

@@ -17,11 +17,12 @@ from eventio.auth.permissions import (
     ability,
     access_from_rows,
     event_access_statement,
+    with_event_access,
 )
-from eventio.auth.tokens import Authenticated, find_token
+from eventio.auth.tokens import Authenticated, lookup, verify
 from eventio.errors import ApiError
 from eventio.extensions import db
-from eventio.models import PersonalAccessToken
+from eventio.models import PersonalAccessToken, User
 
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -45,12 +46,24 @@ def authenticate() -> None:
     plain = bearer_token()
     if plain is None:
         raise ApiError.unauthenticated()
+    found = lookup(plain)
+    if found is None:
+        raise ApiError.unauthenticated()
+    # A route about an event fetches the caller's permissions there in the same statement.
+    event_id = (request.view_args or {}).get("event_id")
+    statement = found.statement
+    if event_id is not None:
+        statement = with_event_access(statement, event_id, User.id)
+    rows = db.session.connection().execute(statement).all()
     minutes = current_app.config["TOKEN_EXPIRATION_MINUTES"]
     now = utcnow()
-    caller = find_token(db.session, plain, now, timedelta(minutes=minutes) if minutes else None)
+    lifetime = timedelta(minutes=minutes) if minutes else None
+    caller = verify(rows[0], found.secret, now, lifetime) if rows else None
     if caller is None:
         raise ApiError.unauthenticated()
     g.caller = caller
+    if event_id is not None:
+        g.prefetched_access = (event_id, access_from_rows(rows))
     touch(caller, now)
 
 
@@ -93,8 +106,12 @@ def authorize_event(event_id: int, areas: Iterable[str]) -> EventAccess:
     areas = list(areas)
     for area in areas:
         require_ability(ability(area))
-    rows = db.session.execute(event_access_statement(event_id, caller().user_id)).all()
-    access = access_from_rows(list(rows))
+    prefetched = g.get("prefetched_access")
+    if prefetched is not None and prefetched[0] == event_id:
+        access = prefetched[1]
+    else:
+        statement = event_access_statement(event_id, caller().user_id)
+        access = access_from_rows(list(db.session.connection().execute(statement).all()))
     if access is None:
         raise ApiError.not_found(f"Event {event_id} not found.")
     require_areas(access, areas)

@@ -53,19 +53,66 @@ def active_assignment(user_id: int) -> ColumnElement[bool]:
     )
 
 
-def event_access_statement(event_id: int, user_id: int) -> Select[Any]:
-    """The event and the user's permissions there, in one statement (no row: no event)."""
-    assignment = (
-        select(EventUser.event_id, EventRolePermission.area, EventRolePermission.permission)
-        .join(EventRole, active_assignment(user_id))
+def assignments_at(event_id: int) -> Any:
+    """Every active assignment's permissions at one event, by user."""
+    return (
+        select(
+            EventUser.user_id,
+            EventUser.event_id,
+            EventRolePermission.area,
+            EventRolePermission.permission,
+        )
+        .join(
+            EventRole,
+            and_(
+                EventUser.active == true(),
+                EventRole.id == EventUser.event_role_id,
+                EventRole.event_id == EventUser.event_id,
+            ),
+        )
         .join(EventRolePermission, EventRolePermission.event_role_id == EventRole.id)
         .where(EventUser.event_id == event_id)
         .subquery()
     )
+
+
+def event_columns(held: Any) -> tuple[Any, ...]:
     return (
-        select(Event.id, Event.name, assignment.c.area, assignment.c.permission)
-        .outerjoin(assignment, assignment.c.event_id == Event.id)
+        Event.id.label("event_id"),
+        Event.name.label("event_name"),
+        held.c.area,
+        held.c.permission,
+    )
+
+
+def event_access_statement(event_id: int, user_id: int) -> Select[Any]:
+    """The event and the user's permissions there, in one statement (no row: no event)."""
+    held = assignments_at(event_id)
+    return (
+        select(
+            Event.id.label("event_id"),
+            Event.name.label("event_name"),
+            held.c.area,
+            held.c.permission,
+        )
+        .outerjoin(held, and_(held.c.event_id == Event.id, held.c.user_id == user_id))
         .where(Event.id == event_id)
+    )
+
+
+def with_event_access(statement: Select[Any], event_id: int, user_id: Any) -> Select[Any]:
+    """Extend a statement that selects a user (the token lookup) with the event and that
+    user's permissions there: one row per permission, event columns null if no event."""
+    held = assignments_at(event_id)
+    return (
+        statement.add_columns(
+            Event.id.label("event_id"),
+            Event.name.label("event_name"),
+            held.c.area,
+            held.c.permission,
+        )
+        .outerjoin(Event, Event.id == event_id)
+        .outerjoin(held, and_(held.c.event_id == Event.id, held.c.user_id == user_id))
     )
 
 
@@ -84,10 +131,10 @@ def events_where(user_id: int, area: str, level: str = "read") -> Select[Any]:
 
 def access_from_rows(rows: list[Any]) -> EventAccess | None:
     """Fold `event_access_statement` rows into an `EventAccess`; None when no event."""
-    if not rows:
+    if not rows or rows[0].event_id is None:
         return None
     ranks: dict[str, int] = {}
     for row in rows:
         if row.area is not None:
             ranks[row.area] = max(ranks.get(row.area, 0), LEVELS.get(row.permission, 0))
-    return EventAccess(event_id=rows[0].id, event_name=rows[0].name, ranks=ranks)
+    return EventAccess(event_id=rows[0].event_id, event_name=rows[0].event_name, ranks=ranks)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import Session
 
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
@@ -72,33 +72,36 @@ TOKEN_COLUMNS = (
 )
 
 
-def find_token(
-    session: Session | Connection,
-    plain: str,
-    now: datetime,
-    lifetime: timedelta | None = None,
-) -> Authenticated | None:
-    """The caller a bearer token names, or None when it is unknown, wrong or expired.
+@dataclass(frozen=True)
+class TokenLookup:
+    """The statement that fetches a token's row, and the secret to check it against."""
 
-    As Sanctum: split on the first `|`, fetch the row by id and compare hashes in
-    constant time; a token with no `|` is looked up by the hash of the whole string.
-    A token whose user no longer exists is no token.
-    """
+    statement: Select[Any]
+    secret: str
+
+
+def lookup(plain: str) -> TokenLookup | None:
+    """As Sanctum: split on the first `|` and fetch the row by id; a token with no `|`
+    is looked up by the hash of the whole string. A token whose user is gone has no row."""
     statement = (
         select(*TOKEN_COLUMNS)
         .join(User, User.id == PersonalAccessToken.tokenable_id)
         .where(PersonalAccessToken.tokenable_type == USER_MORPH_TYPE)
     )
-    if "|" in plain:
-        token_id, secret = plain.split("|", 1)
-        if not TOKEN_ID.fullmatch(token_id) or not secret:
-            return None
-        statement = statement.where(PersonalAccessToken.id == int(token_id))
-    else:
-        secret = plain
-        statement = statement.where(PersonalAccessToken.token == hash_secret(plain))
-    row = session.execute(statement).first()
-    if row is None or not hmac.compare_digest(row.token or "", hash_secret(secret)):
+    if "|" not in plain:
+        return TokenLookup(statement.where(PersonalAccessToken.token == hash_secret(plain)), plain)
+    token_id, secret = plain.split("|", 1)
+    if not TOKEN_ID.fullmatch(token_id) or not secret:
+        return None
+    return TokenLookup(statement.where(PersonalAccessToken.id == int(token_id)), secret)
+
+
+def verify(
+    row: Any, secret: str, now: datetime, lifetime: timedelta | None
+) -> Authenticated | None:
+    """The caller, if the row's hash matches the secret (in constant time) and it has not
+    expired, by its own `expires_at` or by the deployment's lifetime from `created_at`."""
+    if not hmac.compare_digest(row.token or "", hash_secret(secret)):
         return None
     if row.expires_at is not None and _naive(row.expires_at) <= now:
         return None
@@ -113,6 +116,20 @@ def find_token(
         user_email=row.email,
         last_used_at=row.last_used_at,
     )
+
+
+def find_token(
+    session: Session | Connection,
+    plain: str,
+    now: datetime,
+    lifetime: timedelta | None = None,
+) -> Authenticated | None:
+    """The caller a bearer token names, or None when it is unknown, wrong or expired."""
+    found = lookup(plain)
+    if found is None:
+        return None
+    row = session.execute(found.statement).first()
+    return None if row is None else verify(row, found.secret, now, lifetime)
 
 
 def _naive(value: datetime) -> datetime:
