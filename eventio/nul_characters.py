@@ -1,0 +1,21 @@
+"""Refuse, before anything reaches SQL, input no database column can hold: NUL characters."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from eventio.errors import ApiError
+
+
+def refuse_nul_characters() -> None:
+    fields = [*request.args.items(multi=True)]
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        fields += request.form.items(multi=True)
+    for key, value in fields:
+        if "\x00" in key or "\x00" in value:
+            name = key.replace("\x00", "").split("[", 1)[0] or "query"
+            raise ApiError.invalid(name, f"The parameter `{name}` holds a NUL character.")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
