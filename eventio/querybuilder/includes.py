@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.util import ClauseAdapter
 
 from eventio.querybuilder.resource import Relation, Resource
 
@@ -63,7 +64,7 @@ def check_paths(resource: Resource, names: Iterable[str]) -> None:
 def load(
     session: Session | Connection,
     resource: Resource,
-    rows: Sequence[Row[Any]],
+    rows: Sequence[Sequence[Any]],
     items: Sequence[dict[str, Any]],
     include_tree: IncludeTree,
     scope: Scope,
@@ -71,29 +72,98 @@ def load(
 ) -> None:
     """Attach each included relation to `items` (the serialised `rows`), level by level.
 
-    `fields` maps a resource type to the output fields to keep (sparse fieldsets).
+    A relation that holds one row, included under another include (`tickets.ticket`,
+    `group.customer`), is joined into its parent's statement rather than fetched by one
+    of its own. `fields` maps a resource type to the output fields to keep.
     """
     fields = fields or {}
     for name, subtree in include_tree.items():
         relation = resource.relations[name]
+        target = relation.target
         local = resource.index(relation.local_key)
         keys = list(dict.fromkeys(row[local] for row in rows if row[local] is not None))
-        child_rows = _fetch(session, relation, keys, scope) if keys else []
-        serialize = relation.target.serializer(fields.get(relation.target.type))
+        joined = [(child, subtree[child]) for child in subtree if joinable(target.relations[child])]
+        separate = {
+            child: tree_ for child, tree_ in subtree.items() if (child, tree_) not in joined
+        }
+        fetched = _fetch(session, relation, keys, scope, [j for j, _ in joined]) if keys else []
+        width = len(target.keys)
+        child_rows = [tuple(row[:width]) for row in fetched]
+        serialize = target.serializer(fields.get(target.type))
         child_items = [serialize(row) for row in child_rows]
-        if subtree and child_rows:
-            load(session, relation.target, child_rows, child_items, subtree, scope, fields)
-        remote = relation.target.index(relation.remote_key)
-        if relation.many:
-            by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-            for row, item in zip(child_rows, child_items, strict=True):
-                by_key[row[remote]].append(item)
-            for row, parent in zip(rows, items, strict=True):
-                parent[name] = by_key.get(row[local], [])
-        else:
-            one = {row[remote]: item for row, item in zip(child_rows, child_items, strict=True)}
-            for row, parent in zip(rows, items, strict=True):
-                parent[name] = one.get(row[local])
+        offset = width
+        for child, child_tree in joined:
+            offset = _attach_joined(
+                session,
+                target.relations[child],
+                child,
+                child_tree,
+                fetched,
+                child_items,
+                offset,
+                scope,
+                fields,
+            )
+        if separate and child_rows:
+            load(session, target, child_rows, child_items, separate, scope, fields)
+        _attach(relation, name, rows, items, local, child_rows, child_items)
+
+
+def joinable(relation: Relation) -> bool:
+    """One row, from a plain table: it can ride along in the parent's statement."""
+    return not relation.many and relation.target.from_ is None
+
+
+def _attach_joined(
+    session: Session | Connection,
+    relation: Relation,
+    name: str,
+    subtree: IncludeTree,
+    fetched: Sequence[Sequence[Any]],
+    parents: Sequence[dict[str, Any]],
+    offset: int,
+    scope: Scope,
+    fields: Mapping[str, frozenset[str]],
+) -> int:
+    """Serialise the joined columns at `offset` as `name` of each parent; the next offset."""
+    target = relation.target
+    width = len(target.keys)
+    remote = target.index(relation.remote_key)
+    serialize = target.serializer(fields.get(target.type))
+    found_rows, found_items = [], []
+    for row, parent in zip(fetched, parents, strict=True):
+        joined_row = tuple(row[offset : offset + width])
+        if joined_row[remote] is None:
+            parent[name] = None
+            continue
+        parent[name] = serialize(joined_row)
+        found_rows.append(joined_row)
+        found_items.append(parent[name])
+    if subtree and found_rows:
+        load(session, target, found_rows, found_items, subtree, scope, fields)
+    return offset + width
+
+
+def _attach(
+    relation: Relation,
+    name: str,
+    rows: Sequence[Sequence[Any]],
+    items: Sequence[dict[str, Any]],
+    local: int,
+    child_rows: Sequence[Sequence[Any]],
+    child_items: Sequence[dict[str, Any]],
+) -> None:
+    remote = relation.target.index(relation.remote_key)
+    if relation.many:
+        by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row, item in zip(child_rows, child_items, strict=True):
+            by_key[row[remote]].append(item)
+        for row, parent in zip(rows, items, strict=True):
+            parent[name] = by_key.get(row[local], [])
+    else:
+        one = {row[remote]: item for row, item in zip(child_rows, child_items, strict=True)}
+        for row, parent in zip(rows, items, strict=True):
+            parent[name] = one.get(row[local])
 
 
 def count_column(relation: Relation, parent: Resource, scope: Scope) -> Any:
@@ -118,17 +188,30 @@ def count_key(name: str) -> str:
 
 
 def _fetch(
-    session: Session | Connection, relation: Relation, keys: list[Any], scope: Scope
+    session: Session | Connection,
+    relation: Relation,
+    keys: list[Any],
+    scope: Scope,
+    joined: Sequence[str] = (),
 ) -> list[Row[Any]]:
+    """The relation's rows for `keys`, each followed by the columns of its joined relations
+    (aliased: the same table may already be in the statement), scoped like any include."""
     target = relation.target
     key_column = target.column(relation.remote_key)
+    statement = target.select()
+    for name in joined:
+        child = target.relations[name]
+        alias = child.target.table.alias()
+        adapt = ClauseAdapter(alias).traverse
+        condition = and_(
+            alias.c[child.remote_key] == target.column(child.local_key),
+            *(adapt(criterion) for criterion in scope(child)),
+        )
+        statement = statement.add_columns(*(adapt(c) for c in child.target.columns))
+        statement = statement.outerjoin(alias, condition)
     fetched: list[Row[Any]] = []
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         chunk = keys[start : start + KEYS_PER_STATEMENT]
-        statement = (
-            target.select()
-            .where(key_column.in_(chunk), *scope(relation))
-            .order_by(target.table.c.id)
-        )
-        fetched.extend(session.execute(statement).all())
+        page = statement.where(key_column.in_(chunk), *scope(relation)).order_by(target.table.c.id)
+        fetched.extend(session.execute(page).all())
     return fetched

@@ -220,7 +220,7 @@ def test_load_fetches_each_parent_key_once(
 
 
 @pytest.mark.parametrize("parents", [5, 50])
-def test_load_sends_one_statement_per_relation_level_whatever_the_parents(
+def test_load_sends_one_statement_per_many_relation_whatever_the_parents(
     connection: Connection, library: Library, statements: StatementLog, parents: int
 ) -> None:
     seed_many(connection, authors=50, books_each=3, chapters_each=2)
@@ -239,10 +239,28 @@ def test_load_sends_one_statement_per_relation_level_whatever_the_parents(
         no_scope,
     )
 
-    assert statements.count - before == 3
+    # books (with each book's editor joined in: one row each), then chapters.
+    assert statements.count - before == 2
     assert all(len(item["books"]) == 3 for item in items)
     assert all(len(book["chapters"]) == 2 for item in items for book in item["books"])
     assert all(book["editor"] is not None for item in items for book in item["books"])
+
+
+def test_load_joins_a_nested_one_relation_and_keeps_null_for_a_missing_row(
+    seeded: Connection, library: Library, statements: StatementLog
+) -> None:
+    rows = seeded.execute(library.authors.select().order_by(library.authors.table.c.id)).all()
+    items = [library.authors.serialize(row) for row in rows]
+    before = statements.count
+    load(seeded, library.authors, rows, items, {"books": {"editor": {}}}, no_scope)
+    assert statements.count - before == 1
+    books = [book for item in items for book in item["books"]]
+    editor_ids = {row.id: row.editor_id for row in seeded.execute(library.books.select()).all()}
+    for book in books:
+        if editor_ids[book["id"]] is None:
+            assert book["editor"] is None
+        else:
+            assert book["editor"]["id"] == editor_ids[book["id"]]
 
 
 def test_load_sends_no_statement_when_every_key_is_null(
