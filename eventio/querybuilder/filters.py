@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import or_
+from sqlalchemy import Engine, event, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.querybuilder.timestamps import comparable, comparable_value, is_timestamp
@@ -45,6 +46,17 @@ class FiltersExact:
         if len(values) == 1:
             return column == values[0]
         return column.in_(values)
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+@event.listens_for(Engine, "connect")
+def _fold_case_beyond_ascii_on_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite's lower() folds only ASCII; partial filters must ignore case in any script."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
 
 class FiltersPartial:
