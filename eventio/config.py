@@ -44,7 +44,7 @@ def _int(name: str, default: int | None) -> int | None:
 
 
 def from_environment(instance_path: str) -> dict[str, Any]:
-    """Every setting the app reads; docs/configuration.md lists them."""
+    """Every setting the app reads; the README's configuration table lists them."""
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL"), instance_path),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

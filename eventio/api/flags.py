@@ -9,6 +9,8 @@ OFF = {"0", "false", "off", "no"}
 
 def flag(name: str) -> bool:
     """Present means on (`?no-cache`, `?no-cache=1`), unless written `0`, `false`, `off` or `no`."""
-    if name not in request.args:
+    values = request.args.getlist(name)
+    if not values:
         return False
-    return request.args.get(name, "").strip().lower() not in OFF
+    # A repeated key keeps its last value, as everywhere in the query grammar.
+    return values[-1].strip().lower() not in OFF

@@ -39,5 +39,6 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
     g.cache_status = "hit" if report is not None else "miss"
     if report is None:
         report = compute(db.session, access.event_id, access.event_name, filters)
-        cache.set(key, report, current_app.config["STATS_CACHE_TTL"])
+        if (ttl := current_app.config["STATS_CACHE_TTL"]) > 0:
+            cache.set(key, report, ttl)
     return json_response(report)

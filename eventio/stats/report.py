@@ -55,7 +55,8 @@ def stats_statement(event_id: int, filters: StatsFilters) -> Select[Any]:
         )
         .outerjoin(sales, sales.c.ticket_id == Ticket.id)
         .where(Ticket.event_id == event_id)
-        .order_by(Ticket.seq, Ticket.id)
+        # NULL seq last on every database, as lists place NULLs.
+        .order_by(Ticket.seq.asc().nulls_last(), Ticket.id)
     )
     if filters.ticket_id is not None:
         statement = statement.where(Ticket.id == filters.ticket_id)
