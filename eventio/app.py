@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from eventio import conditional, errors, nul_characters, oauth
+from eventio import conditional, errors, nul_characters, oauth, observability
 from eventio.cache import make_cache
 from eventio.config import database_url, engine_options, from_environment
 from eventio.extensions import db, migrate
@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.strict_slashes = False
     app.register_blueprint(bp)
     errors.register(app)
+    observability.init_app(app)
     nul_characters.init_app(app)
     oauth.init_app(app)
     conditional.init_app(app)

@@ -47,7 +47,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         }
     )
     with app.app_context():
-        db.drop_all()
+        # Only the default bind: another test's app may have taught `db` a "write" bind.
+        db.drop_all(bind_key=None)
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
