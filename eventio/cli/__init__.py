@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
+from eventio.cli import assignments, demo, roles, tokens, users
+
 
 def register_commands(app: Flask) -> None:
     """Attach every admin command group to the app's CLI."""
+    for command in (
+        users.users_cli,
+        roles.roles_cli,
+        assignments.assignments_cli,
+        tokens.tokens_cli,
+        demo.demo,
+        demo.demo_token,
+    ):
+        app.cli.add_command(command)
