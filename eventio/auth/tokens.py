@@ -33,6 +33,32 @@ def generate_secret(prefix: str = "") -> str:
     return f"{prefix}{entropy}{zlib.crc32(entropy.encode()):08x}"
 
 
+def create_token(
+    session: Session,
+    user_id: int,
+    name: str,
+    abilities: list[str],
+    expires_at: datetime | None,
+    now: datetime,
+    prefix: str = "",
+) -> str:
+    """Store a Sanctum token for the user; return the plain `<id>|<secret>`, not kept."""
+    secret = generate_secret(prefix)
+    row = PersonalAccessToken(
+        tokenable_type=USER_MORPH_TYPE,
+        tokenable_id=user_id,
+        name=name,
+        token=hash_secret(secret),
+        abilities=json.dumps(abilities),
+        expires_at=expires_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.commit()
+    return f"{row.id}|{secret}"
+
+
 def parse_abilities(raw: str | None) -> frozenset[str]:
     """The JSON array of abilities; anything else grants nothing."""
     try:

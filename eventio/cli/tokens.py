@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
 from eventio.auth.guard import utcnow
-from eventio.auth.tokens import generate_secret, hash_secret
+from eventio.auth.tokens import create_token
 from eventio.cli.rows import fetch
 from eventio.extensions import db
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
@@ -30,20 +29,8 @@ def issue_token(
     now: datetime,
 ) -> str:
     """Store a token for the user and return the plain `<id>|<secret>`, which is not kept."""
-    secret = generate_secret(prefix=current_app.config["TOKEN_PREFIX"])
-    row = PersonalAccessToken(
-        tokenable_type=USER_MORPH_TYPE,
-        tokenable_id=user_id,
-        name=name,
-        token=hash_secret(secret),
-        abilities=json.dumps(abilities),
-        expires_at=expires_at,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    session.commit()
-    return f"{row.id}|{secret}"
+    prefix = current_app.config["TOKEN_PREFIX"]
+    return create_token(session, user_id, name, abilities, expires_at, now, prefix)  # type: ignore[arg-type]
 
 
 class Timestamp(click.ParamType):  # type: ignore[type-arg]

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from eventio.auth.tokens import generate_secret, hash_secret
-from eventio.models import USER_MORPH_TYPE, OAuthClient, PersonalAccessToken, User
+from eventio.auth.tokens import create_token, hash_secret
+from eventio.models import OAuthClient, PersonalAccessToken, User
 
 
 def token_name(client_id: str) -> str:
@@ -100,17 +100,6 @@ def issue_access_token(
     session: Session, client: OAuthClient, lifetime: timedelta, now: datetime, prefix: str = ""
 ) -> str:
     """A Sanctum-format token for the client's user, with the client's abilities and expiry."""
-    secret = generate_secret(prefix)
-    row = PersonalAccessToken(
-        tokenable_type=USER_MORPH_TYPE,
-        tokenable_id=client.user_id,
-        name=token_name(client.client_id),
-        token=hash_secret(secret),
-        abilities=client.abilities or "[]",
-        expires_at=now + lifetime,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    session.commit()
-    return f"{row.id}|{secret}"
+    abilities = json.loads(client.abilities or "[]")
+    name = token_name(client.client_id)
+    return create_token(session, client.user_id, name, abilities, now + lifetime, now, prefix)
