@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from eventio import conditional, errors, nul_characters, oauth, observability
+from eventio import conditional, errors, health, nul_characters, oauth, observability, ratelimit
 from eventio.cache import make_cache
 from eventio.config import database_url, engine_options, from_environment
 from eventio.extensions import db, migrate
@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS)
     app.extensions["eventio.cache"] = make_cache(app.config["REDIS_URL"])
 
+    from eventio import openapi
     from eventio.api import IdConverter, bp
     from eventio.cli import register_commands
 
@@ -55,6 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.strict_slashes = False
     app.register_blueprint(bp)
     errors.register(app)
+    ratelimit.init_app(app)
+    health.init_app(app)
+    openapi.init_app(app)
     observability.init_app(app)
     nul_characters.init_app(app)
     oauth.init_app(app)

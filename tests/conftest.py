@@ -67,6 +67,10 @@ def clean_database(app: Flask) -> Iterator[None]:
             else:
                 for table in TABLES:
                     connection.execute(text(f"DELETE FROM {table}"))
+    # Token ids and the client address repeat from test to test: a fresh rate-limit budget.
+    limiter = app.extensions.get("eventio.ratelimit")
+    if limiter is not None:
+        limiter.reset()
     cache = app.extensions["eventio.cache"]
     if isinstance(cache, MemoryCache):
         cache._entries.clear()

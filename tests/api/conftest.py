@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -63,15 +62,6 @@ class Caller:
     def ids(self, path: str, query: Query = None) -> list[int]:
         """The ids of a list's data, in order (one page: pass `per_page` for long lists)."""
         return [item["id"] for item in self.data(path, query)]
-
-
-@pytest.fixture(autouse=True)
-def full_rate_limit_budget(app: Flask) -> None:
-    """Token ids restart at 1 in every test, so the in-memory limiter would make the
-    whole folder share one token's budget; each test starts with a full one."""
-    limiter = app.extensions.get("eventio.ratelimit")
-    if limiter is not None:
-        limiter.reset()
 
 
 @pytest.fixture

@@ -1,0 +1,175 @@
+"""`/health/live` and `/health/ready` for load balancers and orchestrators; no token needed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from functools import cached_property
+
+import redis
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from flask import Blueprint, Flask, Response, current_app
+from sqlalchemy import Connection, Engine, inspect, text
+
+from eventio.extensions import db
+from eventio.responses import json_response
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("health", __name__, url_prefix="/health")
+
+REDIS_TIMEOUT = 0.5
+OK = ("ok", "not configured")
+Checks = dict[str, str]
+
+
+class Readiness:
+    """The checks behind `/health/ready`, side by side and bounded in time.
+
+    Answers name a state, never an error's text (hosts, users and versions stay in
+    the log); a check logs one warning when it starts failing, not one per probe.
+    """
+
+    def __init__(
+        self, migrations: str, version_table: str, redis_url: str | None, timeout: float
+    ) -> None:
+        self.migrations_directory = migrations
+        self.version_table = version_table
+        self.redis = (
+            redis.Redis.from_url(
+                redis_url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+            )
+            if redis_url
+            else None
+        )
+        self.timeout = timeout
+        self._failing: set[str] = set()
+
+    @cached_property
+    def scripts(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The heads of the migrations folder, and every revision it knows."""
+        config = Config()
+        config.set_main_option("script_location", self.migrations_directory)
+        directory = ScriptDirectory.from_config(config)
+        known = frozenset(script.revision for script in directory.walk_revisions())
+        return frozenset(directory.get_heads()), known
+
+    def run(self, engine: Engine) -> Checks:
+        database, cache = within(self.timeout, lambda: self.database(engine), self.redis_state)
+        late = f"no answer within {self.timeout:g} s"
+        checks = database or {
+            "database": self.failed("database", "timeout", late),
+            "migrations": "not checked",
+        }
+        checks["redis"] = (cache or {"redis": self.failed("redis", "timeout", late)})["redis"]
+        for name, state in checks.items():
+            if state in OK and name in self._failing:
+                self._failing.discard(name)
+                log.warning("ready again: %s is %s", name, state)
+        return checks
+
+    def database(self, engine: Engine) -> Checks:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                return {"database": "ok", "migrations": self.migration_state(connection)}
+        except Exception as error:
+            return {
+                "database": self.failed("database", "unreachable", error),
+                "migrations": "not checked",
+            }
+
+    def migration_state(self, connection: Connection) -> str:
+        """`ok` at the folder's head; `behind` (or never migrated); `unknown` revision."""
+        try:
+            heads, known = self.scripts
+            current = applied_revisions(connection, self.version_table)
+        except Exception as error:
+            return self.failed("migrations", "unknown", error)
+        if current == heads:
+            return "ok"
+        state = "unknown" if current - known else "behind"
+        detail = f"database at {sorted(current) or 'no revision'}, code at {sorted(heads)}"
+        return self.failed("migrations", state, detail)
+
+    def redis_state(self) -> Checks:
+        if self.redis is None:
+            return {"redis": "not configured"}
+        try:
+            self.redis.ping()
+        except redis.RedisError as error:
+            return {"redis": self.failed("redis", "unreachable", error)}
+        return {"redis": "ok"}
+
+    def failed(self, name: str, state: str, reason: object) -> str:
+        """Log the reason when the check starts failing; the answer only names the state."""
+        if name not in self._failing:
+            self._failing.add(name)
+            log.warning("not ready: %s is %s: %s", name, state, reason)
+        return state
+
+
+def applied_revisions(connection: Connection, version_table: str) -> frozenset[str]:
+    """What Alembic's version table says (read directly: MigrationContext logs each time)."""
+    if not inspect(connection).has_table(version_table):
+        return frozenset()
+    rows = connection.execute(text(f"SELECT version_num FROM {version_table}")).scalars()
+    return frozenset(rows)
+
+
+def within(timeout: float, *probes: Callable[[], Checks]) -> list[Checks | None]:
+    """Run the probes in threads; None for one still running at the deadline."""
+    results: list[Checks | None] = [None] * len(probes)
+
+    def run(index: int) -> None:
+        results[index] = probes[index]()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(probes))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [None if thread.is_alive() else results[i] for i, thread in enumerate(threads)]
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/live")
+def live() -> Response:
+    """Answer while the process answers; touch nothing else."""
+    return no_store(json_response({"status": "ok"}))
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    """Check the database, its migrations and Redis; a 503 names what is failing."""
+    readiness: Readiness = current_app.extensions["eventio.health"]
+    checks = readiness.run(db.engine)
+    if all(state in OK for state in checks.values()):
+        return no_store(json_response({"status": "ok", "checks": checks}))
+    body = {"message": "Service Unavailable", "status": "fail", "checks": checks}
+    response = json_response(body, 503)
+    response.headers["Retry-After"] = str(current_app.config.get("RETRY_AFTER_SECONDS") or 5)
+    return no_store(response)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault(
+        "HEALTH_CHECK_TIMEOUT", float(os.environ.get("HEALTH_CHECK_TIMEOUT") or 2.0)
+    )
+    migrate = app.extensions["migrate"]
+    app.extensions["eventio.health"] = Readiness(
+        migrate.directory,
+        migrate.configure_args.get("version_table", "alembic_version"),
+        app.config.get("REDIS_URL"),
+        float(app.config["HEALTH_CHECK_TIMEOUT"]),
+    )
+    app.register_blueprint(bp)

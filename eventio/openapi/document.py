@@ -1,0 +1,181 @@
+"""Build the OpenAPI document from the live declarations of the `api` blueprint's views."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+from marshmallow import Schema
+
+from eventio.openapi import fields as field_types
+from eventio.openapi.introspect import ApiView, api_views
+from eventio.openapi.parameters import Parameter, code, path_parameter, query_parameters
+from eventio.openapi.responses import (
+    error_responses,
+    paginated_response,
+    register_errors,
+    schema_response,
+    single_response,
+)
+from eventio.openapi.schemas import CurrentUserSchema
+from eventio.schemas.resources import StatsSchema
+
+# 3.1.0: its schemas are JSON Schema 2020-12 (`"type": ["string", "null"]`, `$ref` with a
+# description beside it), and every reader here handles it cleanly: the bundled Swagger UI 5
+# (flask-swagger-ui), schemathesis 4 and openapi-spec-validator. Swagger UI 4 (as in the
+# `swagger-ui-bundle` package) would not render 3.1, which is why that package is not used.
+OPENAPI_VERSION = "3.1.0"
+BEARER = "bearerAuth"
+OAUTH = "oauth2ClientCredentials"
+
+# Views that build their own body (no `paginated` / `single`) name its schema here.
+RESPONSE_SCHEMAS: dict[str, type[Schema]] = {
+    "api.current_user": CurrentUserSchema,
+    "api.event_stats": StatsSchema,
+}
+# Flags are read inside views (`flag("no-cache")`), so they are named here too;
+# tests/openapi checks this table against the views' source.
+FLAGS: dict[str, dict[str, str]] = {
+    "api.event_stats": {"no-cache": "Recompute the statistics now and refresh the cache."},
+    "api.list_group_bookings": {"include_cancelled": "Also list the group's cancelled bookings."},
+}
+FLAG_NOTE = " Present means on (`?{name}`), unless its value is `0`, `false`, `off` or `no`."
+
+DESCRIPTION = """Read-only access to events, tickets, bookings, groups, customers, roles and \
+event users.
+
+Every request carries a bearer token (`Authorization: Bearer <token>`). A token's abilities \
+(`*`, `event.read`, `bookings.read`, ...) limit what it may read, and under \
+`/event/{eventId}` the user's role at that event must also grant `read` on the area; each \
+operation says which it needs.
+
+Lists take `filter[name]`, `sort`, `include`, `page` and `per_page`, as \
+spatie/laravel-query-builder does, and answer in Laravel's paginator envelope. Anything an \
+endpoint does not allow is a 422 that names what is allowed."""
+
+
+def api_version() -> str:
+    try:
+        return version("eventio")
+    except PackageNotFoundError:
+        return "2.0.0"
+
+
+def tag_name(view: ApiView) -> str:
+    return view.module.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def access_text(view: ApiView) -> str:
+    if view.areas:
+        areas = code(view.areas)
+        return (
+            f"Needs the token ability {code(view.abilities)} and `read` permission on "
+            f"{areas} at the event."
+        )
+    if view.abilities:
+        return f"Needs the token ability {code(view.abilities)}."
+    return "Needs any valid token."
+
+
+def flag_parameters(view: ApiView) -> list[Parameter]:
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "description": description + FLAG_NOTE.format(name=name),
+            "allowEmptyValue": True,
+            "schema": {"type": "string"},
+        }
+        for name, description in FLAGS.get(view.endpoint, {}).items()
+    ]
+
+
+def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
+    """One GET operation: parameters and responses from what the view declares."""
+    parameters = [path_parameter(name, conv) for name, conv in view.path_converters.items()]
+    spec = view.query_spec
+    if spec is not None and view.listing is not None:
+        config = app.config
+        parameters += query_parameters(
+            spec, view.listing, view.areas, config["DEFAULT_PER_PAGE"], config["MAX_PER_PAGE"]
+        )
+        ok = paginated_response(spec) if view.listing == "paginated" else single_response(spec)
+    elif view.endpoint in RESPONSE_SCHEMAS:
+        ok = schema_response(RESPONSE_SCHEMAS[view.endpoint])
+    else:
+        raise LookupError(f"{view.endpoint}: no listing and no schema in RESPONSE_SCHEMAS")
+    for schema, location in view.argument_maps:
+        parameters += converter.schema2parameters(schema, location=location)
+    parameters += flag_parameters(view)
+    return {
+        "operationId": view.name,
+        "summary": view.summary,
+        "description": access_text(view),
+        "tags": [tag_name(view)],
+        "parameters": parameters,
+        "responses": {"200": ok, **error_responses(view)},
+    }
+
+
+def security_schemes(spec: APISpec, app: Flask) -> list[dict[str, list[str]]]:
+    """A bearer token; and where `/oauth/token` is served, how a client obtains one there."""
+    spec.components.security_scheme(
+        BEARER,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal access token, or one issued to an API client.",
+        },
+    )
+    security: list[dict[str, list[str]]] = [{BEARER: []}]
+    if "oauth.token" in app.view_functions:
+        token_url = next(r.rule for r in app.url_map.iter_rules() if r.endpoint == "oauth.token")
+        spec.components.security_scheme(
+            OAUTH,
+            {
+                "type": "oauth2",
+                "description": "A token issued to an API client by the client credentials grant.",
+                "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": {}}},
+            },
+        )
+        security.append({OAUTH: []})
+    return security
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document of every GET route of the `api` blueprint."""
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="EventIO API",
+        version=api_version(),
+        openapi_version=OPENAPI_VERSION,
+        plugins=[plugin],
+        info={"description": DESCRIPTION},
+    )
+    converter = field_types.teach(plugin)
+    security = security_schemes(spec, app)
+    register_errors(spec)
+    tags: dict[str, str] = {}
+    for view in api_views(app):
+        tags.setdefault(tag_name(view), view.module_doc)
+        spec.path(path=view.path, operations={"get": operation(view, converter, app)})
+    for name, description in tags.items():
+        spec.tag({"name": name, "description": description})
+    document = spec.to_dict()
+    document["security"] = security
+    open_objects(document["components"]["schemas"])
+    return document
+
+
+def open_objects(schemas: dict[str, Any]) -> None:
+    """Drop the `additionalProperties: false` apispec derives from marshmallow's `unknown`.
+
+    That setting is about input; a response may gain fields (count includes such as
+    `tickets_count`, or a new column) without breaking a client.
+    """
+    for schema in schemas.values():
+        if schema.get("additionalProperties") is False:
+            del schema["additionalProperties"]

@@ -1,0 +1,65 @@
+"""Marshmallow schemas of the bodies around the resources: envelopes, errors, `/user`."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from eventio.schemas.resources import RoleSummarySchema, UserSchema
+
+
+class ErrorSchema(Schema):
+    """The contract's error body; `errors` comes only with a 422."""
+
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ValidationErrorSchema(Schema):
+    """A 422: the message, and the messages by parameter (`filter`, `sort`, `page`, ...)."""
+
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+class PageLinksSchema(Schema):
+    first = fields.Url(required=True)
+    last = fields.Url(required=True)
+    prev = fields.Url(required=True, allow_none=True)
+    next = fields.Url(required=True, allow_none=True)
+
+
+class PageMetaSchema(Schema):
+    """Laravel's length-aware paginator; `from` and `to` are null past the last page."""
+
+    current_page = fields.Integer(required=True)
+    from_ = fields.Integer(required=True, allow_none=True, data_key="from")
+    last_page = fields.Integer(required=True)
+    path = fields.Url(required=True)
+    per_page = fields.Integer(required=True)
+    to = fields.Integer(required=True, allow_none=True)
+    total = fields.Integer(required=True)
+
+
+class CursorLinksSchema(Schema):
+    """A cursor page has no first or last page, only a previous and a next one."""
+
+    first = fields.Url(required=True, allow_none=True)
+    last = fields.Url(required=True, allow_none=True)
+    prev = fields.Url(required=True, allow_none=True)
+    next = fields.Url(required=True, allow_none=True)
+
+
+class CursorMetaSchema(Schema):
+    """Laravel's cursor paginator: no total."""
+
+    path = fields.Url(required=True)
+    per_page = fields.Integer(required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    prev_cursor = fields.String(required=True, allow_none=True)
+
+
+class CurrentUserSchema(Schema):
+    """`GET /user`: the user, and with `eventId` their role there (null without one)."""
+
+    data = fields.Nested(UserSchema, required=True)
+    event_role = fields.Nested(RoleSummarySchema, allow_none=True)

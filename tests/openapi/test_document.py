@@ -1,0 +1,204 @@
+"""The document is valid OpenAPI and covers every route and every declared query option."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+from flask import Flask
+from openapi_spec_validator import validate
+from werkzeug.routing import Rule
+
+from eventio.api.stats import STATS_ARGS
+from eventio.auth.permissions import ability
+from eventio.querybuilder import QuerySpec
+
+PLACEHOLDER = re.compile(r"<[^<>]+>")
+TEMPLATE = re.compile(r"\{[^{}]+\}")
+FLAG_CALL = re.compile(r"""\bflag\(\s*["']([^"']+)["']\s*\)""")
+
+
+def api_rules(app: Flask) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")]
+
+
+def shape(path: str) -> str:
+    """`/event/<id:event_id>` and `/event/{eventId}` are both `/event/{}`."""
+    return TEMPLATE.sub("{}", PLACEHOLDER.sub("{}", path))
+
+
+def operations_by_shape(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {shape(path): item["get"] for path, item in document["paths"].items()}
+
+
+def parameters(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in operation["parameters"]}
+
+
+def enum(parameter: dict[str, Any]) -> list[str]:
+    return list(parameter["schema"]["items"]["enum"])
+
+
+def innermost(view: Any) -> Any:
+    while hasattr(view, "__wrapped__"):
+        view = view.__wrapped__
+    return view
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+
+
+def test_every_api_route_is_documented_and_nothing_else(
+    app: Flask, document: dict[str, Any]
+) -> None:
+    routes = {shape(rule.rule) for rule in api_rules(app)}
+    assert routes, "no api routes"
+    assert set(operations_by_shape(document)) == routes
+    assert all(set(item) == {"get"} for item in document["paths"].values())
+
+
+def test_path_parameters_are_integers_named_in_each_path(document: dict[str, Any]) -> None:
+    for path, item in document["paths"].items():
+        names = TEMPLATE.findall(path)
+        declared = [p for p in item["get"]["parameters"] if p["in"] == "path"]
+        assert [f"{{{p['name']}}}" for p in declared] == names, path
+        for parameter in declared:
+            assert parameter["required"] is True
+            assert parameter["schema"]["type"] == "integer"
+            assert parameter["schema"]["minimum"] == 1
+
+
+def test_every_declared_filter_sort_and_include_is_documented(
+    app: Flask, document: dict[str, Any]
+) -> None:
+    operations = operations_by_shape(document)
+    checked = 0
+    for rule in api_rules(app):
+        view = app.view_functions[rule.endpoint]
+        spec: QuerySpec | None = getattr(view, "query_spec", None)
+        if spec is None:
+            continue
+        checked += 1
+        declared = parameters(operations[shape(rule.rule)])
+        expected_includes = [*spec.allowed_includes, *spec.count_includes]
+        assert enum(declared["include"]) == expected_includes, rule.rule
+        listing = getattr(view, "listing", None)
+        if listing == "single":
+            assert not [name for name in declared if name.startswith("filter[")], rule.rule
+            continue
+        assert listing == "paginated"
+        filters = [name[len("filter[") : -1] for name in declared if name.startswith("filter[")]
+        assert filters == spec.filter_names, rule.rule
+        sorts = spec.sort_names
+        assert set(enum(declared["sort"])) == {*sorts, *(f"-{name}" for name in sorts)}
+        assert {"page", "per_page", "cursor", "format"} <= set(declared), rule.rule
+    assert checked >= 17
+
+
+def test_filter_types_follow_the_column(document: dict[str, Any]) -> None:
+    bookings = parameters(document["paths"]["/api/v2/event/{eventId}/bookings"]["get"])
+    assert bookings["filter[id]"]["schema"]["items"]["type"] == "integer"
+    assert bookings["filter[status]"]["schema"]["items"]["type"] == "string"
+    assert bookings["filter[id]"]["explode"] is False  # `filter[id]=1,2`
+    events = parameters(document["paths"]["/api/v2/events"]["get"])
+    assert events["filter[start_date]"]["schema"]["items"]["format"] == "date"
+    users = parameters(document["paths"]["/api/v2/event/{eventId}/users"]["get"])
+    assert users["filter[active]"]["schema"]["type"] == "boolean"
+
+
+def test_webargs_arguments_and_flags_are_documented(app: Flask, document: dict[str, Any]) -> None:
+    stats = parameters(document["paths"]["/api/v2/event/{eventId}/stats"]["get"])
+    assert set(STATS_ARGS) <= set(stats)
+    assert stats["ticketId"]["schema"]["type"] == "integer"
+    user = parameters(document["paths"]["/api/v2/user"]["get"])
+    assert user["eventId"]["schema"]["type"] == "integer"
+    operations = operations_by_shape(document)
+    for rule in api_rules(app):
+        source = inspect.getsource(innermost(app.view_functions[rule.endpoint]))
+        flags = set(FLAG_CALL.findall(source))
+        declared = parameters(operations[shape(rule.rule)])
+        documented = {n for n, p in declared.items() if p.get("allowEmptyValue")}
+        assert documented == flags, rule.rule
+
+
+def test_each_operation_names_the_areas_and_abilities_it_needs(
+    app: Flask, document: dict[str, Any]
+) -> None:
+    operations = operations_by_shape(document)
+    for rule in api_rules(app):
+        areas = getattr(app.view_functions[rule.endpoint], "areas", ())
+        description = operations[shape(rule.rule)]["description"]
+        for area in areas:
+            assert f"`{area}`" in description and f"`{ability(area)}`" in description
+    events = document["paths"]["/api/v2/events"]["get"]["description"]
+    assert "`event.read`" in events
+
+
+def test_every_operation_documents_its_errors_in_the_contract_body(
+    document: dict[str, Any],
+) -> None:
+    responses = document["components"]["responses"]
+    for path, item in document["paths"].items():
+        answers = item["get"]["responses"]
+        assert {"200", "401", "422", "429", "503"} <= set(answers), path
+        if "{" in path:
+            assert "404" in answers and "403" in answers, path
+        for status, response in answers.items():
+            if status == "200":
+                continue
+            name = response["$ref"].rsplit("/", 1)[-1]
+            schema_ref = responses[name]["content"]["application/json"]["schema"]["$ref"]
+            schema = document["components"]["schemas"][schema_ref.rsplit("/", 1)[-1]]
+            assert schema["properties"]["message"] == {"type": "string"}
+            errors = schema["properties"]["errors"]["additionalProperties"]
+            assert errors == {"type": "array", "items": {"type": "string"}}
+            assert "message" in schema["required"]
+            assert ("errors" in schema["required"]) == (status == "422")
+
+
+def test_envelopes(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    bookings = document["paths"]["/api/v2/event/{eventId}/bookings"]["get"]
+    page, cursor = bookings["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+    assert page["required"] == ["data", "links", "meta"]
+    assert set(schemas["PageMeta"]["required"]) == {
+        "current_page",
+        "from",
+        "last_page",
+        "path",
+        "per_page",
+        "to",
+        "total",
+    }
+    assert set(schemas["PageLinks"]["required"]) == {"first", "last", "prev", "next"}
+    assert cursor["properties"]["meta"]["$ref"].endswith("/CursorMeta")
+    booking = document["paths"]["/api/v2/event/{eventId}/bookings/{bookingId}"]["get"]
+    single = booking["responses"]["200"]["content"]["application/json"]["schema"]
+    assert single["required"] == ["data"]
+
+
+def test_custom_fields_and_relations(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    ticket = schemas["Ticket"]["properties"]
+    assert ticket["price"]["type"] == ["string", "null"]
+    assert ticket["price"]["pattern"] == r"^-?\d+\.\d{2}$"
+    assert ticket["created_at"]["format"] == "date-time"
+    assert schemas["Event"]["properties"]["start_date"]["format"] == "date"
+    assert schemas["EventUser"]["properties"]["active"]["type"] == "boolean"
+    booking = schemas["Booking"]
+    assert "tickets" in booking["properties"] and "group" in booking["properties"]
+    assert "tickets" not in booking.get("required", [])
+
+
+def test_a_bearer_token_is_required_everywhere(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["bearerAuth"]["description"],
+    }
+    assert {"bearerAuth": []} in document["security"]
+    assert all("security" not in item["get"] for item in document["paths"].values())

@@ -1,0 +1,225 @@
+"""Rate limits per token (and per address before one), in memory and in a real Redis."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from eventio import create_app
+from eventio.extensions import db
+from tests.conftest import bearer
+from tests.factories import issue_token
+from tests.support.tcp_proxy import TcpProxy
+
+REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 7
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+USER = "/api/v2/user"
+TOO_MANY = {"message": "Too Many Attempts."}
+
+MakeApp = Callable[..., Flask]
+
+
+@pytest.fixture
+def redis_db() -> Iterator[redis.Redis]:
+    """Our own Redis database, empty before and after."""
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def make_app(app: Flask) -> Iterator[MakeApp]:
+    """Apps of our own (5 per minute) on the suite's database, disposed afterwards."""
+    made: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        settings = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": None,
+            "RATE_LIMIT": "5 per minute",
+            **config,
+        }
+        made.append(create_app(settings))
+        return made[-1]
+
+    yield make
+    for each in made:
+        with each.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited(request: pytest.FixtureRequest, make_app: MakeApp) -> FlaskClient:
+    """A client of an app limited to 5 per minute, counting in memory or in Redis."""
+    if request.param == "memory":
+        return make_app().test_client()
+    request.getfixturevalue("redis_db")
+    return make_app(REDIS_URL=REDIS_URL).test_client()
+
+
+@pytest.fixture
+def limiter_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Flask-Limiter's log; an in-process Alembic upgrade (fileConfig) disables old loggers."""
+    logger = logging.getLogger("flask-limiter")
+    was_disabled, logger.disabled = logger.disabled, False
+    caplog.set_level(logging.INFO, logger="flask-limiter")
+    yield caplog
+    logger.disabled = was_disabled
+
+
+def get(client: FlaskClient, headers: dict[str, str] | None = None, **environ: str) -> TestResponse:
+    return client.get(USER, headers=headers or {}, environ_base=environ)
+
+
+def remaining(response: TestResponse) -> int:
+    return int(response.headers["X-RateLimit-Remaining"])
+
+
+def assert_too_many(response: TestResponse) -> None:
+    assert response.status_code == 429
+    assert response.get_json() == TOO_MANY
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert response.headers["X-RateLimit-Limit"] == "5"
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_headers_count_down_and_the_sixth_request_is_429(
+    limited: FlaskClient, manager: dict[str, Any]
+) -> None:
+    answers = [get(limited, manager["headers"]) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert {a.headers["X-RateLimit-Limit"] for a in answers} == {"5"}
+    assert [remaining(a) for a in answers] == [4, 3, 2, 1, 0]
+    assert_too_many(get(limited, manager["headers"]))
+
+
+def test_each_token_has_its_own_budget(limited: FlaskClient, manager: dict[str, Any]) -> None:
+    other = bearer(issue_token(manager["user"].id))
+    for _ in range(5):
+        assert get(limited, manager["headers"]).status_code == 200
+    assert_too_many(get(limited, manager["headers"]))
+    answer = get(limited, other)
+    assert answer.status_code == 200
+    assert remaining(answer) == 4
+
+
+def test_unauthenticated_requests_are_limited_per_address(
+    limited: FlaskClient, manager: dict[str, Any]
+) -> None:
+    wrong = bearer(manager["token"] + "x")
+    answers = [get(limited, wrong if i % 2 else None) for i in range(5)]
+    assert [a.status_code for a in answers] == [401] * 5
+    assert [remaining(a) for a in answers] == [4, 3, 2, 1, 0]
+    assert_too_many(get(limited))
+    assert_too_many(get(limited, wrong))
+    elsewhere = get(limited, REMOTE_ADDR="10.1.2.3")
+    assert (elsewhere.status_code, remaining(elsewhere)) == (401, 4)
+    # A valid token from the exhausted address draws on the token's budget.
+    valid = get(limited, manager["headers"])
+    assert (valid.status_code, remaining(valid)) == (200, 4)
+
+
+def test_every_api_answer_carries_the_headers(
+    limited: FlaskClient, manager: dict[str, Any]
+) -> None:
+    missing = limited.get("/api/v2/event/999999/bookings", headers=manager["headers"])
+    invalid = limited.get("/api/v2/event/999999/bookings?sort=nope", headers=manager["headers"])
+    for answer in (missing, invalid):
+        assert answer.status_code in (404, 422)
+        assert answer.headers["X-RateLimit-Limit"] == "5"
+    assert [remaining(missing), remaining(invalid)] == [4, 3]
+
+
+def test_health_endpoints_are_not_limited(make_app: MakeApp) -> None:
+    client = make_app(RATE_LIMIT="1 per minute").test_client()
+    for _ in range(3):
+        for path in ("/health/live", "/health/ready"):
+            answer = client.get(path)
+            assert answer.status_code == 200
+            assert "X-RateLimit-Limit" not in answer.headers
+
+
+def test_the_limit_is_configurable_and_can_be_switched_off(
+    make_app: MakeApp, manager: dict[str, Any]
+) -> None:
+    two = make_app(RATE_LIMIT="2 per minute").test_client()
+    assert [get(two, manager["headers"]).status_code for _ in range(3)] == [200, 200, 429]
+    off = make_app(RATE_LIMIT_ENABLED=False).test_client()
+    answers = [get(off, manager["headers"]) for _ in range(7)]
+    assert {a.status_code for a in answers} == {200}
+    assert "X-RateLimit-Limit" not in answers[-1].headers
+
+
+def test_a_malformed_limit_fails_at_start(make_app: MakeApp) -> None:
+    with pytest.raises(ValueError):
+        make_app(RATE_LIMIT="lots per fortnight")
+
+
+def test_two_workers_share_one_budget_in_redis(
+    make_app: MakeApp, redis_db: redis.Redis, manager: dict[str, Any]
+) -> None:
+    first = make_app(REDIS_URL=REDIS_URL).test_client()
+    second = make_app(REDIS_URL=REDIS_URL).test_client()
+    seen = [remaining(get(worker, manager["headers"])) for worker in (first, second) * 2]
+    assert seen == [4, 3, 2, 1]
+    assert remaining(get(second, manager["headers"])) == 0
+    assert_too_many(get(first, manager["headers"]))
+    assert_too_many(get(second, manager["headers"]))
+
+
+@pytest.fixture
+def redis_proxy() -> Iterator[TcpProxy]:
+    proxy = TcpProxy(REDIS_HOST, REDIS_PORT).start()
+    yield proxy
+    proxy.cut()
+
+
+def test_a_redis_outage_fails_open_with_one_warning_and_limits_resume(
+    make_app: MakeApp,
+    redis_db: redis.Redis,
+    redis_proxy: TcpProxy,
+    manager: dict[str, Any],
+    limiter_warnings: pytest.LogCaptureFixture,
+) -> None:
+    client = make_app(REDIS_URL=f"redis://127.0.0.1:{redis_proxy.port}/{REDIS_DB}").test_client()
+    assert [remaining(get(client, manager["headers"])) for _ in range(2)] == [4, 3]
+
+    redis_proxy.cut()
+    started = time.monotonic()
+    assert [get(client, manager["headers"]).status_code for _ in range(3)] == [200] * 3
+    assert time.monotonic() - started < 3
+    problems = [r for r in limiter_warnings.records if r.levelno >= logging.WARNING]
+    assert len(problems) == 1, [r.getMessage() for r in problems]
+
+    redis_proxy.restore()
+    wait_until_redis_counts_again(client, redis_db)
+    # Back on Redis: the two hits from before the outage still count.
+    assert [remaining(get(client, manager["headers"])) for _ in range(3)] == [2, 1, 0]
+    assert_too_many(get(client, manager["headers"]))
+    problems = [r for r in limiter_warnings.records if r.levelno >= logging.WARNING]
+    assert len(problems) == 1, [r.getMessage() for r in problems]
+
+
+def wait_until_redis_counts_again(client: FlaskClient, redis_db: redis.Redis) -> None:
+    """Flask-Limiter pings Redis again after a back-off of 1, 2, 4… seconds."""
+    deadline = time.monotonic() + 15
+    probe = 0
+    while time.monotonic() < deadline:
+        probe += 1
+        address = f"10.99.0.{probe}"
+        assert get(client, REMOTE_ADDR=address).status_code == 401
+        if redis_db.keys(f"*{address}*"):
+            return
+        time.sleep(0.25)
+    pytest.fail("rate limits did not go back to Redis within 15 s")
