@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventio import conditional, errors, health, nul_characters, oauth, observability, ratelimit
 from eventio.cache import make_cache
@@ -44,6 +45,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "write": {"url": write_url, **engine_options(write_url, app.config)}
         }
 
+    if hops := app.config["PROXY_FIX_HOPS"]:
+        # Behind N trusted proxies: client address, scheme and host for limits and links.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     app.extensions["eventio.cache"] = make_cache(app.config["REDIS_URL"])

@@ -62,6 +62,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "STATEMENT_TIMEOUT_MS": _int("STATEMENT_TIMEOUT_MS", 10_000),
         "RETRY_AFTER_SECONDS": _int("RETRY_AFTER_SECONDS", 5),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         "COUNT_CACHE_TTL": _int("COUNT_CACHE_TTL", 30),
         "COUNT_CACHE_MIN_ROWS": _int("COUNT_CACHE_MIN_ROWS", 10_000),
         "OAUTH_TOKEN_TTL": _int("OAUTH_TOKEN_TTL", 3600),

@@ -463,3 +463,25 @@ def test_multiprocess_mode_sums_the_workers(tmp_path: Path) -> None:
     assert per_process >= 1
     assert value(after, "eventio_db_pool_size", engine="default") == 2 * per_process
     assert value(after, "eventio_http_requests_total", **unmatched) == 5
+
+
+def test_behind_a_trusted_proxy_links_and_addresses_come_from_forwarded_headers(
+    app: Flask,
+) -> None:
+    from tests.factories import EventFactory, UserFactory, grant, issue_token
+
+    proxied = create_app({**app.config, "PROXY_FIX_HOPS": 1})
+    user, event = UserFactory(), EventFactory()
+    grant(user.id, event.id, {"event": "read"})
+    token = issue_token(user.id)
+    response = proxied.test_client().get(
+        f"/api/v2/event/{event.id}/tickets",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Forwarded-For": "203.0.113.9",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "api.eventio.uk",
+        },
+    )
+    assert response.status_code == 200
+    assert response.get_json()["meta"]["path"].startswith("https://api.eventio.uk/api/v2/")
