@@ -23,7 +23,7 @@ run: install  ## Migrate, load the demo world if empty, print a token, serve on 
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	$(FLASK) demo-token --port $(PORT)
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	LOG_FORMAT=$${LOG_FORMAT:-text} $(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABASE_URL / REDIS_URL
 	$(FLASK) db upgrade
