@@ -20,7 +20,7 @@ from eventio.errors import ApiError
 from eventio.extensions import db
 from eventio.querybuilder import QuerySpec
 from eventio.querybuilder.builder import BuiltQuery
-from eventio.querybuilder.includes import Scope
+from eventio.querybuilder.includes import Scope, count_key
 
 MEDIA_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
 CHUNK_ROWS = 2000
@@ -58,7 +58,9 @@ def stream(
         finally:
             result.close()
 
-    body = ndjson(chunks()) if export_format == "ndjson" else to_csv(chunks())
+    body = (
+        ndjson(chunks()) if export_format == "ndjson" else to_csv(chunks(), csv_header(spec, built))
+    )
     response = Response(stream_with_context(body), mimetype=MEDIA_TYPES[export_format])
     filename = f"{spec.resource.type}.{export_format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -70,17 +72,27 @@ def ndjson(chunks: Iterator[list[dict[str, Any]]]) -> Iterator[bytes]:
         yield b"".join(orjson.dumps(item) + b"\n" for item in items)
 
 
-def to_csv(chunks: Iterator[list[dict[str, Any]]]) -> Iterator[str]:
-    header: list[str] | None = None
+def csv_header(spec: QuerySpec, built: BuiltQuery) -> list[str]:
+    """The row's own fields (narrowed by a sparse fieldset) and counts; never includes."""
+    resource = spec.resource
+    only = built.fields.get(resource.type)
+    own = [name for name in resource.field_names if only is None or name in only]
+    return own + [count_key(relation.name) for relation in built.counts]
+
+
+def to_csv(chunks: Iterator[list[dict[str, Any]]], header: list[str]) -> Iterator[str]:
+    yield _line(header)
     for items in chunks:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        for item in items:
-            if header is None:
-                header = [k for k, v in item.items() if not isinstance(v, dict | list)]
-                writer.writerow(header)
-            writer.writerow([_cell(item.get(key)) for key in header])
+        writer.writerows([_cell(item.get(key)) for key in header] for item in items)
         yield buffer.getvalue()
+
+
+def _line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
 
 
 def _cell(value: Any) -> Any:

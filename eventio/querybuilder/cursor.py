@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.querybuilder.builder import BuiltQuery
+from eventio.querybuilder.comparison import comparable, comparable_value
 from eventio.querybuilder.exceptions import InvalidCursorQuery
 from eventio.querybuilder.ordering import OrderKey
-from eventio.querybuilder.timestamps import comparable, comparable_value
 from eventio.querybuilder.values import parse_date, parse_datetime
 
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, event, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from eventio.querybuilder.timestamps import comparable, comparable_value, is_timestamp
+from eventio.querybuilder.comparison import comparable, comparable_value, is_timestamp
 from eventio.querybuilder.values import parse_bool, parse_datetime, parser_for
 
 Criterion = ColumnElement[bool]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.sql.elements import ColumnElement
 
-from eventio.querybuilder.timestamps import comparable
+from eventio.querybuilder.comparison import orderable
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class OrderKey:
 
     def clause(self, reverse: bool = False) -> Any:
         descending = self.descending != reverse
-        column = comparable(self.column)
+        column = orderable(self.column)
         clause = column.desc() if descending else column.asc()
         if not self.nullable:
             return clause
