@@ -27,6 +27,12 @@ def add_etag(response: Response) -> Response:
     return response
 
 
+def drop_date(response: Response) -> Response:
+    """Werkzeug's conditional handling adds a `Date`; the server adds its own, once."""
+    response.headers.pop("Date", None)
+    return response
+
+
 def init_app(app: Flask) -> None:
     brotli = importlib.util.find_spec("brotli") is not None
     app.config.setdefault("COMPRESS_MIMETYPES", MEDIA_TYPES)
@@ -34,6 +40,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"] if brotli else ["gzip"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"] if brotli else [])
     app.config.setdefault("COMPRESS_STREAMS", brotli)
+    # after_request runs in reverse: registered first, this runs after Compress.
+    app.after_request(drop_date)
     compress.init_app(app)
     # Registered after Compress, so it runs before it (after_request runs in reverse).
     app.after_request(add_etag)

@@ -40,7 +40,7 @@ class ApiError(Exception):
 
     @classmethod
     def unauthenticated(cls) -> ApiError:
-        return cls(401, "Unauthenticated.")
+        return cls(401, "Unauthenticated.", headers={"WWW-Authenticate": "Bearer"})
 
     @classmethod
     def forbidden(cls, message: str) -> ApiError:

@@ -17,6 +17,7 @@ from eventio.errors import error_response
 log = logging.getLogger(__name__)
 
 API = "api"
+OAUTH = "oauth"
 DEFAULT_RATE_LIMIT = "600 per minute"
 # A Redis outage costs a request at most this long, never a hang.
 REDIS_TIMEOUT = 0.5
@@ -129,7 +130,9 @@ def init_app(app: Flask) -> None:
     # Flask-Limiter checks in an app-wide before_request, which Flask runs before the
     # blueprint's `authenticate`. The budget is the token's, so move the check right
     # after it, on the API only (the health endpoints are never limited).
+    # The token endpoint is limited per address, so client secrets cannot be guessed freely.
     app.before_request_funcs[None].remove(extension._check_request_limit)
-    app.before_request_funcs.setdefault(API, []).append(extension._check_request_limit)
-    app.after_request_funcs.setdefault(API, []).append(add_limit_headers)
+    for blueprint in (API, OAUTH):
+        app.before_request_funcs.setdefault(blueprint, []).append(extension._check_request_limit)
+        app.after_request_funcs.setdefault(blueprint, []).append(add_limit_headers)
     app.register_error_handler(RateLimitExceeded, too_many_attempts)

@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.flags import flag
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
@@ -45,9 +46,11 @@ lines = resources.booking_tickets_t
 @paginated(BOOKINGS)
 def list_bookings(access: EventAccess) -> Select[Any]:
     """List the active bookings (provisional, confirmed, waiting list) of an event."""
-    return resources.bookings.select().where(
-        bookings.c.event_id == access.event_id, bookings.c.status.in_(ACTIVE_STATUSES)
-    )
+    statement = resources.bookings.select().where(bookings.c.event_id == access.event_id)
+    # An incremental pull must see a booking become cancelled: it may ask for them.
+    if not flag("include_cancelled"):
+        statement = statement.where(bookings.c.status.in_(ACTIVE_STATUSES))
+    return statement
 
 
 @bp.get("/event/<id:event_id>/bookings/<id:booking_id>")

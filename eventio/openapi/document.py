@@ -41,6 +41,9 @@ RESPONSE_SCHEMAS: dict[str, type[Schema]] = {
 FLAGS: dict[str, dict[str, str]] = {
     "api.event_stats": {"no-cache": "Recompute the statistics now and refresh the cache."},
     "api.list_group_bookings": {"include_cancelled": "Also list the group's cancelled bookings."},
+    "api.list_bookings": {
+        "include_cancelled": "Also list cancelled bookings (for incremental pulls)."
+    },
 }
 FLAG_NOTE = " Present means on (`?{name}`), unless its value is `0`, `false`, `off` or `no`."
 

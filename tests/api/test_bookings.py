@@ -241,3 +241,13 @@ def test_booking_of_another_event_is_a_404(api: Caller, world: dict[str, int]) -
 
 def test_booking_that_does_not_exist_is_a_404(api: Caller, world: dict[str, int]) -> None:
     assert_error(api.get(f"{path(api)}/{world['elsewhere'] + 100}"), 404)
+
+
+def test_include_cancelled_adds_cancelled_bookings_for_incremental_pulls(api: Caller) -> None:
+    BookingFactory(event_id=api.event_id, status="confirmed")
+    cancelled = BookingFactory(event_id=api.event_id, status="cancelled")
+    default = api.ok(f"/event/{api.event_id}/bookings")
+    everything = api.ok(f"/event/{api.event_id}/bookings", {"include_cancelled": "1"})
+    assert cancelled.id not in [b["id"] for b in default["data"]]
+    assert cancelled.id in [b["id"] for b in everything["data"]]
+    assert everything["meta"]["total"] == default["meta"]["total"] + 1

@@ -311,3 +311,9 @@ def test_an_unknown_route_or_method_is_answered_before_the_token_check(
     response = client.open(API + path, method=method)
     assert response.status_code == status, response.get_data(as_text=True)
     assert set(response.get_json()) == {"message"}
+
+
+def test_a_401_names_the_bearer_scheme_as_rfc_6750_asks(client: FlaskClient) -> None:
+    response = client.get("/api/v2/user")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"

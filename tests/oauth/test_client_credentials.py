@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
+from eventio import create_app
 from eventio.auth.guard import utcnow
 from eventio.extensions import db
 from eventio.models import OAuthClient, PersonalAccessToken
@@ -235,3 +236,15 @@ def test_cli_refuses_an_unknown_user_or_client(app: Flask) -> None:
     assert runner.invoke(args=["oauth", "create", "999999", "--name", "x"]).exit_code != 0
     assert runner.invoke(args=["oauth", "rotate", "nope"]).exit_code != 0
     assert runner.invoke(args=["oauth", "revoke", "nope"]).exit_code != 0
+
+
+def test_the_token_endpoint_is_rate_limited_per_address(app: Flask) -> None:
+    limited = create_app({**app.config, "RATE_LIMIT": "3 per minute"})
+    client = limited.test_client()
+    answers = [
+        client.post("/oauth/token", data={"grant_type": "client_credentials"}) for _ in range(4)
+    ]
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]
+    assert answers[-1].get_json() == {"message": "Too Many Attempts."}
+    assert answers[-1].headers["Retry-After"].isdigit()
+    limited.extensions["eventio.ratelimit"].reset()
