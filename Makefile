@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-sqlite test-postgres lint format clean
+.PHONY: install run serve test test-sqlite test-postgres lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -46,6 +46,12 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix eventio tests
 	$(BIN)/ruff format eventio tests
+
+# Needs wrk (apt-get install -y wrk), PostgreSQL on 127.0.0.1:5432 and Redis on :6379.
+# Knobs: BENCH_DURATION (seconds per run, 10), BENCH_CONNECTIONS (wrk connections, 8),
+# BENCH_WARMUP, BENCH_THREADS, BENCH_ONLY (regex over request keys); see docs/benchmarks.md.
+bench: install  ## The API against a hand-written floor under wrk; writes docs/benchmarks.md
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

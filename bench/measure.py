@@ -1,0 +1,222 @@
+"""Measurements over HTTP: wrk pairs, response bodies, unloaded latencies, the export."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import statistics
+import threading
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import cpu
+import orjson
+import psycopg
+import report
+import requests
+import wrk
+from data import connect
+from plan import Request
+from servers import Server, auth
+from settings import PROBES, REDIS_PIDS, Settings, log
+
+
+def ours(server: Server, watcher: psycopg.Connection[tuple[Any, ...]]) -> dict[str, list[int]]:
+    """The processes a run of `server` works: gunicorn, its PostgreSQL backends, Redis."""
+    backends = watcher.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    ).fetchall()
+    return {
+        "app": cpu.tree(server.process.pid),
+        "postgres": [b[0] for b in backends],
+        "redis": REDIS_PIDS,
+    }
+
+
+# worst foreign share, wrk results, foreign shares, CPU ms per request by process group
+Attempt = tuple[float, dict[str, wrk.Result], dict[str, float], dict[str, dict[str, float]]]
+
+
+def measure_pair(
+    settings: Settings,
+    request: Request,
+    token: str,
+    api: Server,
+    floor: Server,
+    watcher: psycopg.Connection[tuple[Any, ...]],
+    deadline: float,
+    reserve: float,
+) -> tuple[dict[str, wrk.Result], dict[str, float], dict[str, dict[str, float]]]:
+    """wrk on the API then on the floor, after a quiet moment; again (up to BENCH_ATTEMPTS,
+    while `reserve` seconds remain before `deadline` for the rest) when other processes took
+    more than BENCH_MAX_FOREIGN of the CPU; the calmest attempt."""
+    warmup = wrk.Load(settings.load.threads, settings.load.connections, settings.warmup)
+    best: Attempt | None = None
+    pair_seconds = 2 * (settings.warmup + settings.load.seconds) + 2
+    for attempt in range(1, settings.attempts + 1):
+        slack = deadline - time.monotonic() - pair_seconds - reserve
+        if attempt > 1 and slack <= 0:
+            log(f"{request.key}: no time left in the budget for another attempt")
+            break
+        waited = cpu.wait_quiet(settings.quiet_idle, limit=max(0.0, min(15.0, slack)))
+        if waited > 1.5:
+            log(f"waited {waited:.0f} s for the machine to quieten")
+        results, foreign, spent = {}, {}, {}
+        for server in (api, floor):
+            url = request.url(server.port)
+            wrk.run(url, token, warmup)
+            with cpu.Watch(lambda s=server: ours(s, watcher)) as watch:
+                results[server.name] = wrk.run(url, token, settings.load)
+            foreign[server.name] = watch.foreign_share
+            served = max(1, results[server.name].requests)
+            spent[server.name] = {k: v * 1000 / served for k, v in watch.seconds.items()}
+        worst = max(foreign.values())
+        if best is None or worst < best[0]:
+            best = (worst, results, foreign, spent)
+        if worst <= settings.max_foreign:
+            break
+        log(f"{request.key}: {worst:.0%} of the CPU went to other processes (attempt {attempt})")
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+VOLATILE = {"generated_at", "next_cursor", "prev_cursor"}
+
+
+def normalise(value: Any, floor_base: str, api_base: str) -> Any:
+    """A body with what legitimately differs (host, time, cursor bytes) blanked."""
+    if isinstance(value, dict):
+        return {
+            k: ("…" if k in VOLATILE and v is not None else normalise(v, floor_base, api_base))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [normalise(v, floor_base, api_base) for v in value]
+    if isinstance(value, str):
+        return re.sub(r"cursor=[^&]+", "cursor=…", value.replace(floor_base, api_base))
+    return value
+
+
+def first_difference(a: Any, b: Any, where: str = "$") -> str | None:
+    if type(a) is not type(b):
+        return f"{where}: {type(a).__name__} vs {type(b).__name__}"
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"{where}: keys {list(a)} vs {list(b)}"
+        for key in a:
+            found = first_difference(a[key], b[key], f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{where}: {len(a)} items vs {len(b)}"
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{where}: {a!r} vs {b!r}"
+
+
+def compare_bodies(request: Request, token: str, api: Server, floor: Server) -> tuple[str, int]:
+    """`same` or the first difference; and the floor's statement count for the request."""
+    got_api = requests.get(request.url(api.port), headers=auth(token), timeout=60)
+    got_floor = requests.get(request.url(floor.port), headers=auth(token), timeout=60)
+    statements = int(got_floor.headers.get("X-Floor-Statements", "0"))
+    if got_api.status_code != 200 or got_floor.status_code != 200:
+        return f"status {got_api.status_code} vs {got_floor.status_code}", statements
+    api_base, floor_base = f"127.0.0.1:{api.port}", f"127.0.0.1:{floor.port}"
+    left = normalise(orjson.loads(got_api.content), floor_base, api_base)
+    right = normalise(orjson.loads(got_floor.content), floor_base, api_base)
+    difference = first_difference(left, right)
+    return ("same" if difference is None else f"differs at {difference[:200]}"), statements
+
+
+def unloaded_median_ms(url: str, token: str, runs: int = PROBES) -> float:
+    """The median latency of sequential requests on one keep-alive connection."""
+    with requests.Session() as session:
+        session.headers.update(auth(token))
+        samples = []
+        for index in range(runs + 3):
+            started = time.perf_counter()
+            response = session.get(url, timeout=60)
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if index >= 3:
+                samples.append(elapsed)
+    return statistics.median(samples)
+
+
+def floor_stats_sql_ms(settings: Settings, event: int, runs: int = PROBES) -> float:
+    """The floor's aggregate statement alone, run sequentially: its median time."""
+    from floor import STATS
+
+    with connect(settings) as conn:
+        samples = []
+        for index in range(runs + 3):
+            started = time.perf_counter()
+            conn.execute(STATS, {"event": event}, prepare=False).fetchall()
+            if index >= 3:
+                samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def status_kb(pid: int, field_name: str) -> int:
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class PeakMemory:
+    """The highest RSS of some processes while a block runs: VmHWM reset, plus sampling."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak_kb = dict.fromkeys(pids, 0)
+        self.before_kb = {pid: status_kb(pid, "VmRSS") for pid in pids}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.pids:
+                self.peak_kb[pid] = max(self.peak_kb[pid], status_kb(pid, "VmRSS"))
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> PeakMemory:
+        for pid in self.pids:
+            with suppress(OSError):  # "5" resets the peak RSS (VmHWM) to the current RSS
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for pid in self.pids:
+            self.peak_kb[pid] = max(self.peak_kb[pid], status_kb(pid, "VmHWM"))
+
+
+def download(url: str, token: str, workers: list[int]) -> report.Export:
+    """One full streaming download read to nowhere, timed from the request to the last byte."""
+    digest, lines, size = hashlib.sha256(), 0, 0
+    with PeakMemory(workers) as memory:
+        started = time.perf_counter()
+        with requests.get(url, headers=auth(token), stream=True, timeout=600) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(1 << 20):
+                digest.update(chunk)
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+        seconds = time.perf_counter() - started
+    peak = max(memory.peak_kb.values(), default=0)
+    before = max(memory.before_kb.values(), default=0)
+    return report.Export(
+        max(lines - 1, 0), size, seconds, digest.hexdigest(), peak / 1024, before / 1024
+    )

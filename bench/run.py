@@ -1,0 +1,194 @@
+"""`make bench`: the API and its floor under the same load, written to docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+import report
+import wrk
+from data import connect, data_size, ensure_database, issue_token, pick_events
+from inprocess import InProcessApi
+from measure import compare_bodies, download, floor_stats_sql_ms, measure_pair, unloaded_median_ms
+from plan import Request, build_requests
+from servers import servers
+from settings import BIN, OUT, ROOT, Settings, log
+
+
+def machine(settings: Settings) -> dict[str, str]:
+    cpu = "unknown"
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    with connect(settings) as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+    wrk_version = subprocess.run(
+        [wrk.require(), "-v"], capture_output=True, text=True, check=False
+    ).stdout.split("\n")[0]
+    gunicorn = subprocess.run(
+        [str(BIN / "gunicorn"), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "CPU": f"{cpu}, {os.cpu_count()} cores",
+        "Memory": f"{memory_kb / 1024 / 1024:.1f} GiB",
+        "OS": f"{os.uname().sysname} {os.uname().release}",
+        "PostgreSQL": version[0] if version else "unknown",
+        "Redis": redis.Redis.from_url(settings.redis_url).info("server")["redis_version"],
+        "Python": sys.version.split()[0],
+        "gunicorn": gunicorn,
+        "wrk": wrk_version.split(" [")[0],
+    }
+
+
+def selected(settings: Settings, requests_: list[Request]) -> list[Request]:
+    if settings.only is None:
+        return requests_
+    return [r for r in requests_ if settings.only.search(r.key)]
+
+
+def stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through `finally`: the servers are stopped
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    settings = Settings.from_environment()
+    wrk.require()
+    OUT.mkdir(exist_ok=True)
+    started = time.monotonic()
+    ensure_database(settings)
+    token = issue_token(settings)
+    medium, flagship = pick_events(settings)
+    log(
+        f"medium event {medium.id} ({medium.bookings:,} bookings), flagship {flagship.id} "
+        f"({flagship.bookings:,}, {flagship.confirmed:,} confirmed)"
+    )
+    redis.Redis.from_url(settings.redis_url).flushdb()  # the bench's own Redis database
+
+    log("in-process: walking the API's cursor 400,000 rows deep")
+    in_process = InProcessApi(settings, token)
+    deep_cursor = in_process.deep_cursor(flagship.id)
+    all_requests = build_requests(medium, flagship, deep_cursor)
+    chosen = selected(settings, all_requests)
+    log("in-process: statements and time per request")
+    measured = {r.key: in_process.measure(r.path) for r in chosen}
+
+    rows: list[report.Row] = []
+    probes: dict[str, float] = {}
+    exports: dict[str, report.Export] = {}
+    with servers(settings, token) as (api, floor), connect(settings) as watcher:
+        log(f"API on :{api.port} (workers {api.workers()}), floor on :{floor.port}")
+        deadline = started + settings.budget_minutes * 60
+        pair_seconds = 2 * (settings.warmup + settings.load.seconds) + 2
+        for index, request in enumerate(chosen):
+            same, floor_statements = compare_bodies(request, token, api, floor)
+            reserve = (len(chosen) - index - 1) * pair_seconds + 120  # probes and export
+            results, foreign, spent = measure_pair(
+                settings, request, token, api, floor, watcher, deadline, reserve
+            )
+            row = report.Row(
+                key=request.key,
+                label=request.label,
+                path=request.path,
+                api=results["api"],
+                floor=results["floor"],
+                api_statements=measured[request.key].statements,
+                floor_statements=floor_statements,
+                body=same,
+                api_foreign=foreign["api"],
+                floor_foreign=foreign["floor"],
+                api_cpu=spent["api"],
+                floor_cpu=spent["floor"],
+            )
+            rows.append(row)
+            log(report.console_line(row))
+        for request in chosen:
+            if request.key.endswith(("customers", "stats-nocache", "cursor-first", "cursor-deep")):
+                probes[f"api:{request.key}"] = unloaded_median_ms(request.url(api.port), token)
+                probes[f"floor:{request.key}"] = unloaded_median_ms(request.url(floor.port), token)
+        for pick, name in ((medium, "medium"), (flagship, "flagship")):
+            if settings.only is None or settings.only.search(f"{name}-stats-nocache"):
+                probes[f"floor-sql:{name}-stats-nocache"] = floor_stats_sql_ms(settings, pick.id)
+        if settings.only is None or settings.only.search("export"):
+            path = f"/api/v2/event/{flagship.id}/bookings?format=csv"
+            log("export: the flagship's bookings as CSV, API then floor")
+            exports["api"] = download(f"http://127.0.0.1:{api.port}{path}", token, api.workers())
+            exports["floor"] = download(
+                f"http://127.0.0.1:{floor.port}{path}", token, floor.workers()
+            )
+            log(
+                f"export: API {exports['api'].rows:,} rows in {exports['api'].seconds:.1f} s, "
+                f"floor {exports['floor'].rows:,} rows in {exports['floor'].seconds:.1f} s"
+            )
+
+    run = report.Run(
+        when=datetime.now(UTC),
+        machine=machine(settings),
+        data=data_size(settings),
+        settings={
+            "threads": settings.load.threads,
+            "connections": settings.load.connections,
+            "seconds": settings.load.seconds,
+            "warmup": settings.warmup,
+            "floor_prepare": (
+                "statements never prepared (`FLOOR_PREPARE=0`), as the API does"
+                if os.environ.get("FLOOR_PREPARE") == "0"
+                else "psycopg's default: a statement is prepared on its 5th execution, which the "
+                "API does not do (`prepare_threshold=None`); `FLOOR_PREPARE=0` turns it off"
+            ),
+        },
+        medium=(
+            medium.id,
+            medium.bookings,
+            medium.confirmed,
+            medium.fragment,
+            medium.fragment_matches,
+        ),
+        flagship=(
+            flagship.id,
+            flagship.bookings,
+            flagship.confirmed,
+            flagship.fragment,
+            flagship.fragment_matches,
+        ),
+        rows=rows,
+        in_process={k: (v.statements, v.total_ms, v.sql_ms) for k, v in measured.items()},
+        statements={k: [(s, ms) for s, _, ms in v.sql] for k, v in measured.items()},
+        probes=probes,
+        exports=exports,
+        elapsed_s=time.monotonic() - started,
+    )
+    print()
+    print(report.console_table(run))
+    settings.output.write_text(report.markdown(run))
+    (OUT / "statements.json").write_bytes(
+        orjson.dumps(
+            {
+                k: [{"sql": s, "params": p, "ms": ms} for s, p, ms in v.sql]
+                for k, v in measured.items()
+            },
+            default=str,
+            option=orjson.OPT_INDENT_2,
+        )
+    )
+    log(f"wrote {settings.output.relative_to(ROOT)} in {run.elapsed_s / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
