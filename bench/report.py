@@ -66,11 +66,10 @@ class Run:
     machine: dict[str, str]
     data: dict[str, int]
     settings: dict[str, Any]
-    medium: tuple[int, int, int, str, int]  # id, bookings, confirmed, fragment, matches
-    flagship: tuple[int, int, int, str, int]
+    medium: dict[str, Any]  # data.EventPick as a dict
+    flagship: dict[str, Any]
     rows: list[Row]
     in_process: dict[str, tuple[int, float, float]]  # statements, total ms, SQL ms
-    statements: dict[str, list[tuple[str, float]]]
     probes: dict[str, float]
     exports: dict[str, Export]
     elapsed_s: float
@@ -286,8 +285,7 @@ def md_table(header: list[str] | tuple[str, ...], rows: list[list[str]]) -> str:
 
 
 def markdown(run: Run) -> str:
-    m_id, m_total, m_confirmed, m_fragment, m_matches = run.medium
-    f_id, f_total, f_confirmed, f_fragment, f_matches = run.flagship
+    m, f = run.medium, run.flagship
     s = run.settings
     data = run.data
     parts = [
@@ -313,10 +311,12 @@ def markdown(run: Run) -> str:
             [[k, f"{v:,}"] for k, v in data.items() if k != "database bytes"],
         ),
         "",
-        f"- flagship: event {f_id}, {f_total:,} bookings ({f_confirmed:,} confirmed); "
-        f"email fragment `{f_fragment}` matches {f_matches} of its customers",
-        f"- medium: event {m_id}, the event nearest 20,000 bookings: {m_total:,} bookings "
-        f"({m_confirmed:,} confirmed); email fragment `{m_fragment}` matches {m_matches}",
+        f"- flagship: event {f['id']}, {f['bookings']:,} bookings ({f['confirmed']:,} "
+        f"confirmed); booking {f['booking_id']}; email fragment `{f['fragment']}` matches "
+        f"{f['fragment_matches']} of its customers",
+        f"- medium: event {m['id']}, the event nearest 20,000 bookings: {m['bookings']:,} "
+        f"bookings ({m['confirmed']:,} confirmed); booking {m['booking_id']}; email fragment "
+        f"`{m['fragment']}` matches {m['fragment_matches']} of its customers",
         "",
         "## Method",
         "",
@@ -367,7 +367,7 @@ def markdown(run: Run) -> str:
             "### Export",
             "",
             f"One full streaming download of the flagship's active bookings "
-            f"(`/event/{f_id}/bookings?format=csv`), read to nowhere by one client:",
+            f"(`/event/{f['id']}/bookings?format=csv`), read to nowhere by one client:",
             "",
             md_table(
                 [

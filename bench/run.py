@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from contextlib import suppress
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,8 @@ import orjson
 import redis
 import report
 import wrk
-from data import connect, data_size, ensure_database, issue_token, pick_events
-from inprocess import InProcessApi
+from data import EventPick, connect, data_size, ensure_database, issue_token, pick_events
+from inprocess import InProcess, InProcessApi
 from measure import compare_bodies, download, floor_stats_sql_ms, measure_pair, unloaded_median_ms
 from plan import Request, build_requests
 from servers import servers
@@ -66,29 +67,16 @@ def stop_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)  # unwinds through `finally`: the servers are stopped
 
 
-def main() -> None:
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
-    settings = Settings.from_environment()
-    wrk.require()
-    OUT.mkdir(exist_ok=True)
-    started = time.monotonic()
-    ensure_database(settings)
-    token = issue_token(settings)
-    medium, flagship = pick_events(settings)
-    log(
-        f"medium event {medium.id} ({medium.bookings:,} bookings), flagship {flagship.id} "
-        f"({flagship.bookings:,}, {flagship.confirmed:,} confirmed)"
-    )
-    redis.Redis.from_url(settings.redis_url).flushdb()  # the bench's own Redis database
-
-    log("in-process: walking the API's cursor 400,000 rows deep")
-    in_process = InProcessApi(settings, token)
-    deep_cursor = in_process.deep_cursor(flagship.id)
-    all_requests = build_requests(medium, flagship, deep_cursor)
-    chosen = selected(settings, all_requests)
-    log("in-process: statements and time per request")
-    measured = {r.key: in_process.measure(r.path) for r in chosen}
-
+def serve_and_measure(
+    settings: Settings,
+    token: str,
+    chosen: list[Request],
+    measured: dict[str, InProcess],
+    medium: EventPick,
+    flagship: EventPick,
+    started: float,
+) -> tuple[list[report.Row], dict[str, float], dict[str, report.Export]]:
+    """Both servers up: each request under wrk, the unloaded probes, the export."""
     rows: list[report.Row] = []
     probes: dict[str, float] = {}
     exports: dict[str, report.Export] = {}
@@ -137,6 +125,36 @@ def main() -> None:
                 f"floor {exports['floor'].rows:,} rows in {exports['floor'].seconds:.1f} s"
             )
 
+    return rows, probes, exports
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    settings = Settings.from_environment()
+    wrk.require()
+    OUT.mkdir(exist_ok=True)
+    started = time.monotonic()
+    ensure_database(settings)
+    token = issue_token(settings)
+    medium, flagship = pick_events(settings)
+    log(
+        f"medium event {medium.id} ({medium.bookings:,} bookings), flagship {flagship.id} "
+        f"({flagship.bookings:,}, {flagship.confirmed:,} confirmed)"
+    )
+    redis.Redis.from_url(settings.redis_url).flushdb()  # the bench's own Redis database
+
+    log("in-process: walking the API's cursor 400,000 rows deep")
+    in_process = InProcessApi(settings, token)
+    deep_cursor = in_process.deep_cursor(flagship.id)
+    all_requests = build_requests(medium, flagship, deep_cursor)
+    chosen = selected(settings, all_requests)
+    log("in-process: statements and time per request")
+    measured = {r.key: in_process.measure(r.path) for r in chosen}
+
+    rows, probes, exports = serve_and_measure(
+        settings, token, chosen, measured, medium, flagship, started
+    )
+
     run = report.Run(
         when=datetime.now(UTC),
         machine=machine(settings),
@@ -153,23 +171,10 @@ def main() -> None:
                 "API does not do (`prepare_threshold=None`); `FLOOR_PREPARE=0` turns it off"
             ),
         },
-        medium=(
-            medium.id,
-            medium.bookings,
-            medium.confirmed,
-            medium.fragment,
-            medium.fragment_matches,
-        ),
-        flagship=(
-            flagship.id,
-            flagship.bookings,
-            flagship.confirmed,
-            flagship.fragment,
-            flagship.fragment_matches,
-        ),
+        medium=asdict(medium),
+        flagship=asdict(flagship),
         rows=rows,
         in_process={k: (v.statements, v.total_ms, v.sql_ms) for k, v in measured.items()},
-        statements={k: [(s, ms) for s, _, ms in v.sql] for k, v in measured.items()},
         probes=probes,
         exports=exports,
         elapsed_s=time.monotonic() - started,
