@@ -75,6 +75,8 @@ class Watch:
         self.ours = ours
         self.foreign_share = 0.0
         self.seconds: dict[str, float] = {}
+        self.wall_seconds = 0.0
+        self._started: float | None = None
         self._group: dict[int, str] = {}
         self._latest: dict[int, int] = {}
         self._stop = threading.Event()
@@ -97,13 +99,23 @@ class Watch:
             self._read()
 
     def __enter__(self) -> Watch:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._started = time.monotonic()
         self._machine = machine_ticks()
         self._children = children_ticks()
         self._start = {pid: process_ticks(pid) for pid in self._pids()}
         self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        if self._started is None:
+            return
+        self.wall_seconds = time.monotonic() - self._started
         self._stop.set()
         self._thread.join()
         self._read()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import statistics
+import subprocess
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +39,87 @@ def ours(server: Server, watcher: psycopg.Connection[tuple[Any, ...]]) -> dict[s
     }
 
 
-# worst foreign share, wrk results, foreign shares, CPU ms per request by process group
-Attempt = tuple[float, dict[str, wrk.Result], dict[str, float], dict[str, dict[str, float]]]
+@dataclass
+class Attempt:
+    """One API run and one floor run of a request, with what else happened meanwhile."""
+
+    results: dict[str, wrk.Result] = field(default_factory=dict)
+    foreign: dict[str, float] = field(default_factory=dict)  # CPU share of other processes
+    spent: dict[str, dict[str, float]] = field(default_factory=dict)  # CPU ms per request
+    splits: dict[str, list[int]] = field(default_factory=dict)  # connections per worker
+
+    @property
+    def worst(self) -> float:
+        return max(self.foreign.values())
+
+    balanced: bool = True  # every server's connections were spread `even`ly
+
+
+def connection_split(server: Server) -> list[int]:
+    """Established connections per worker, most first ([] when `ss` is not there)."""
+    try:
+        listed = subprocess.run(
+            ["ss", "-Htnp", "state", "established", f"( sport = :{server.port} )"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    counts = dict.fromkeys(server.workers(), 0)
+    for pid in re.findall(r"pid=([0-9]+)", listed):
+        if int(pid) in counts:
+            counts[int(pid)] += 1
+    return sorted(counts.values(), reverse=True)
+
+
+def even(split: list[int], settings: Settings) -> bool:
+    """No worker holds more of wrk's connections than it has threads (unknown: yes)."""
+    return not split or max(split) <= settings.threads_per_worker
+
+
+def run_once(
+    settings: Settings,
+    request: Request,
+    token: str,
+    server: Server,
+    watcher: psycopg.Connection[tuple[Any, ...]],
+    attempt: Attempt,
+) -> None:
+    """A warm-up, then the measured wrk run on one server, watched; into `attempt`."""
+    url = request.url(server.port)
+    wrk.run(url, token, wrk.Load(settings.load.threads, settings.load.connections, settings.warmup))
+    split: list[int] = []
+    sampler = threading.Timer(
+        settings.load.seconds / 2, lambda: split.extend(connection_split(server))
+    )
+    watch = cpu.Watch(lambda: ours(server, watcher))
+
+    def started() -> None:
+        watch.start()
+        sampler.start()
+
+    try:
+        result = wrk.run(
+            url,
+            token,
+            settings.load,
+            balanced=lambda: even(connection_split(server), settings),
+            started=started,
+        )
+    finally:
+        sampler.cancel()
+        if sampler.is_alive():
+            sampler.join()
+        watch.stop()
+    attempt.results[server.name] = result
+    attempt.foreign[server.name] = watch.foreign_share
+    # The watch starts half a second into the run: count the requests it saw by the rate.
+    served = max(1.0, result.rps * watch.wall_seconds)
+    attempt.spent[server.name] = {k: v * 1000 / served for k, v in watch.seconds.items()}
+    attempt.splits[server.name] = split
+    attempt.balanced = attempt.balanced and even(split, settings)
 
 
 def measure_pair(
@@ -49,38 +131,34 @@ def measure_pair(
     watcher: psycopg.Connection[tuple[Any, ...]],
     deadline: float,
     reserve: float,
-) -> tuple[dict[str, wrk.Result], dict[str, float], dict[str, dict[str, float]]]:
-    """wrk on the API then on the floor, after a quiet moment; again (up to BENCH_ATTEMPTS,
+) -> Attempt:
+    """wrk on the API then on the floor, after a quiet moment. Again (up to BENCH_ATTEMPTS,
     while `reserve` seconds remain before `deadline` for the rest) when other processes took
-    more than BENCH_MAX_FOREIGN of the CPU; the calmest attempt."""
-    warmup = wrk.Load(settings.load.threads, settings.load.connections, settings.warmup)
+    more than BENCH_MAX_FOREIGN of the CPU, or when one worker was left without connections;
+    the best attempt: balanced first, then the calmest."""
     best: Attempt | None = None
     pair_seconds = 2 * (settings.warmup + settings.load.seconds) + 2
-    for attempt in range(1, settings.attempts + 1):
+    for number in range(1, settings.attempts + 1):
         slack = deadline - time.monotonic() - pair_seconds - reserve
-        if attempt > 1 and slack <= 0:
+        if number > 1 and slack <= 0:
             log(f"{request.key}: no time left in the budget for another attempt")
             break
         waited = cpu.wait_quiet(settings.quiet_idle, limit=max(0.0, min(15.0, slack)))
         if waited > 1.5:
             log(f"waited {waited:.0f} s for the machine to quieten")
-        results, foreign, spent = {}, {}, {}
+        attempt = Attempt()
         for server in (api, floor):
-            url = request.url(server.port)
-            wrk.run(url, token, warmup)
-            with cpu.Watch(lambda s=server: ours(s, watcher)) as watch:
-                results[server.name] = wrk.run(url, token, settings.load)
-            foreign[server.name] = watch.foreign_share
-            served = max(1, results[server.name].requests)
-            spent[server.name] = {k: v * 1000 / served for k, v in watch.seconds.items()}
-        worst = max(foreign.values())
-        if best is None or worst < best[0]:
-            best = (worst, results, foreign, spent)
-        if worst <= settings.max_foreign:
+            run_once(settings, request, token, server, watcher, attempt)
+        if best is None or (not attempt.balanced, attempt.worst) < (not best.balanced, best.worst):
+            best = attempt
+        if attempt.balanced and attempt.worst <= settings.max_foreign:
             break
-        log(f"{request.key}: {worst:.0%} of the CPU went to other processes (attempt {attempt})")
+        why = [] if attempt.balanced else [f"connections per worker {attempt.splits}"]
+        if attempt.worst > settings.max_foreign:
+            why.append(f"{attempt.worst:.0%} of the CPU went to other processes")
+        log(f"{request.key}: {'; '.join(why)} (attempt {number})")
     assert best is not None
-    return best[1], best[2], best[3]
+    return best
 
 
 VOLATILE = {"generated_at", "next_cursor", "prev_cursor"}
@@ -136,33 +214,54 @@ def compare_bodies(request: Request, token: str, api: Server, floor: Server) -> 
     return ("same" if difference is None else f"differs at {difference[:200]}"), statements
 
 
-def unloaded_median_ms(url: str, token: str, runs: int = PROBES) -> float:
-    """The median latency of sequential requests on one keep-alive connection."""
+def paired_medians(
+    first: Callable[[], object], second: Callable[[], object], runs: int = PROBES
+) -> tuple[float, float]:
+    """Median milliseconds of two actions taken in turn, one at a time (3 warm-ups each),
+    so that both meet the same conditions."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    for index in range(runs + 3):
+        for action, kept in ((first, samples[0]), (second, samples[1])):
+            started = time.perf_counter()
+            action()
+            if index >= 3:
+                kept.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
+def getter(session: requests.Session, url: str) -> Callable[[], object]:
+    def get() -> object:
+        response = session.get(url, timeout=60)
+        response.raise_for_status()
+        return response
+
+    return get
+
+
+def unloaded(request: Request, token: str, api: Server, floor: Server) -> tuple[float, float]:
+    """The request's median latency with one client on one keep-alive connection:
+    API and floor in turn."""
     with requests.Session() as session:
         session.headers.update(auth(token))
-        samples = []
-        for index in range(runs + 3):
-            started = time.perf_counter()
-            response = session.get(url, timeout=60)
-            elapsed = (time.perf_counter() - started) * 1000
-            response.raise_for_status()
-            if index >= 3:
-                samples.append(elapsed)
-    return statistics.median(samples)
+        return paired_medians(
+            getter(session, request.url(api.port)), getter(session, request.url(floor.port))
+        )
 
 
-def floor_stats_sql_ms(settings: Settings, event: int, runs: int = PROBES) -> float:
-    """The floor's aggregate statement alone, run sequentially: its median time."""
+def stats_against_sql(
+    settings: Settings, request: Request, token: str, api: Server, event: int
+) -> tuple[float, float]:
+    """The API's `stats?no-cache` (one client) and the floor's aggregate statement alone
+    (through psycopg, never prepared), in turn: their medians."""
     from floor import STATS
 
-    with connect(settings) as conn:
-        samples = []
-        for index in range(runs + 3):
-            started = time.perf_counter()
-            conn.execute(STATS, {"event": event}, prepare=False).fetchall()
-            if index >= 3:
-                samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+    with connect(settings) as conn, requests.Session() as session:
+        session.headers.update(auth(token))
+
+        def aggregate() -> object:
+            return conn.execute(STATS, {"event": event}, prepare=False).fetchall()
+
+        return paired_medians(getter(session, request.url(api.port)), aggregate)
 
 
 def status_kb(pid: int, field_name: str) -> int:

@@ -38,6 +38,9 @@ class Row:
     # CPU milliseconds per request, by process group: app, postgres, redis, wrk
     api_cpu: dict[str, float] = field(default_factory=dict)
     floor_cpu: dict[str, float] = field(default_factory=dict)
+    # wrk's keep-alive connections per worker, sampled mid-run
+    api_split: list[int] = field(default_factory=list)
+    floor_split: list[int] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -152,7 +155,11 @@ def targets(run: Run) -> list[Target]:
     checks = []
     if first is not None and deep is not None:
         times = deep.api.p50_ms / first.api.p50_ms
-        beside = f"; by offset {offset.api.p50_ms:.1f} ms" if offset else ""
+        beside = f"; 400,000 deep by offset {offset.api.p50_ms:.1f} ms" if offset else ""
+        deep_one = run.probes.get("api:flagship-cursor-deep")
+        first_one = run.probes.get("api:flagship-cursor-first")
+        if deep_one and first_one:
+            beside += f"; one client {deep_one:.1f} ms deep vs {first_one:.1f} ms first"
         checks.append(
             (
                 times <= 1.5,
@@ -212,6 +219,7 @@ HEADER = (
     "SQL API",
     "SQL floor",
     "other CPU",
+    "conns/worker",
 )
 
 
@@ -236,7 +244,12 @@ def cells(row: Row) -> list[str]:
         str(row.api_statements),
         str(row.floor_statements),
         f"{row.api_foreign:.0%} / {row.floor_foreign:.0%}",
+        f"{split(row.api_split)} / {split(row.floor_split)}",
     ]
+
+
+def split(counts: list[int]) -> str:
+    return "+".join(map(str, counts)) or "?"
 
 
 def console_line(row: Row) -> str:
@@ -343,12 +356,21 @@ def markdown(run: Run) -> str:
         "API / floor, as a share of the machine). A pair with more than 10% elsewhere is run "
         "again (3 attempts at most, while the run's 14-minute budget allows) and the calmest "
         "attempt is kept. A row with a high `other CPU` is less trustworthy than its neighbours.",
+        "- gunicorn's workers take wrk's keep-alive connections as they come, and a worker "
+        "keeps the ones it took: often one worker holds 6, 7 or all 8 of them while the other "
+        "has threads to spare, which cuts a CPU-bound server's throughput by up to a half "
+        "(seen on the API: 64-80 rps instead of 110-130 for the same page). So half a second "
+        "into each measured run the harness looks at the split (`ss`) and, if a worker holds "
+        "more connections than it has threads (4), stops wrk and starts it again (25 times at "
+        "most); CPU and other load are watched from there. `conns/worker` is the split sampled "
+        "mid-run (API / floor).",
         "- `SQL API` is counted in-process (the Flask test client, a `before_cursor_execute` "
         "counter on the engine, after one warm-up request); `SQL floor` is the floor's own count "
         "(`X-Floor-Statements`). Both include the authentication statement.",
-        "- Unloaded times are the median of 20 sequential requests on one keep-alive "
-        "connection; the floor's aggregate SQL time is the median of 20 runs of its one stats "
-        "statement through psycopg.",
+        "- Unloaded times are medians of 20 requests by one client on one keep-alive "
+        "connection, API and floor in turn (after 3 warm-ups); the floor's aggregate SQL time "
+        "is its one stats statement run through psycopg (never prepared), in turn with the "
+        "API's `stats?no-cache`.",
         "",
         "## Results",
         "",

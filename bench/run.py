@@ -19,7 +19,7 @@ import report
 import wrk
 from data import EventPick, connect, data_size, ensure_database, issue_token, pick_events
 from inprocess import InProcess, InProcessApi
-from measure import compare_bodies, download, floor_stats_sql_ms, measure_pair, unloaded_median_ms
+from measure import compare_bodies, download, measure_pair, stats_against_sql, unloaded
 from plan import Request, build_requests
 from servers import servers
 from settings import BIN, OUT, ROOT, Settings, log
@@ -87,32 +87,34 @@ def serve_and_measure(
         for index, request in enumerate(chosen):
             same, floor_statements = compare_bodies(request, token, api, floor)
             reserve = (len(chosen) - index - 1) * pair_seconds + 120  # probes and export
-            results, foreign, spent = measure_pair(
-                settings, request, token, api, floor, watcher, deadline, reserve
-            )
+            attempt = measure_pair(settings, request, token, api, floor, watcher, deadline, reserve)
             row = report.Row(
                 key=request.key,
                 label=request.label,
                 path=request.path,
-                api=results["api"],
-                floor=results["floor"],
+                api=attempt.results["api"],
+                floor=attempt.results["floor"],
                 api_statements=measured[request.key].statements,
                 floor_statements=floor_statements,
                 body=same,
-                api_foreign=foreign["api"],
-                floor_foreign=foreign["floor"],
-                api_cpu=spent["api"],
-                floor_cpu=spent["floor"],
+                api_foreign=attempt.foreign["api"],
+                floor_foreign=attempt.foreign["floor"],
+                api_cpu=attempt.spent["api"],
+                floor_cpu=attempt.spent["floor"],
+                api_split=attempt.splits["api"],
+                floor_split=attempt.splits["floor"],
             )
             rows.append(row)
             log(report.console_line(row))
+        picks = {"medium": medium, "flagship": flagship}
         for request in chosen:
-            if request.key.endswith(("customers", "stats-nocache", "cursor-first", "cursor-deep")):
-                probes[f"api:{request.key}"] = unloaded_median_ms(request.url(api.port), token)
-                probes[f"floor:{request.key}"] = unloaded_median_ms(request.url(floor.port), token)
-        for pick, name in ((medium, "medium"), (flagship, "flagship")):
-            if settings.only is None or settings.only.search(f"{name}-stats-nocache"):
-                probes[f"floor-sql:{name}-stats-nocache"] = floor_stats_sql_ms(settings, pick.id)
+            name, _, kind = request.key.partition("-")
+            if kind in ("customers", "cursor-first", "cursor-deep"):
+                api_ms, floor_ms = unloaded(request, token, api, floor)
+                probes[f"api:{request.key}"], probes[f"floor:{request.key}"] = api_ms, floor_ms
+            elif kind == "stats-nocache":
+                api_ms, sql_ms = stats_against_sql(settings, request, token, api, picks[name].id)
+                probes[f"api:{request.key}"], probes[f"floor-sql:{request.key}"] = api_ms, sql_ms
         if settings.only is None or settings.only.search("export"):
             path = f"/api/v2/event/{flagship.id}/bookings?format=csv"
             log("export: the flagship's bookings as CSV, API then floor")

@@ -49,6 +49,7 @@ class Settings:
     max_foreign: float
     attempts: int
     budget_minutes: float
+    threads_per_worker: int
     only: re.Pattern[str] | None
     output: Path
 
@@ -74,6 +75,7 @@ class Settings:
             max_foreign=env_float("BENCH_MAX_FOREIGN", 0.10),
             attempts=env_int("BENCH_ATTEMPTS", 3),
             budget_minutes=env_float("BENCH_BUDGET_MINUTES", 14),
+            threads_per_worker=env_int("GUNICORN_THREADS", 4),
             only=re.compile(only) if only else None,
             # A partial run (BENCH_ONLY) never overwrites the committed page.
             output=(OUT / "benchmarks-partial.md") if only else ROOT / "docs" / "benchmarks.md",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 INSTALL_HINT = (
@@ -67,9 +69,8 @@ def parse(output: str) -> Result:
     )
 
 
-def run(url: str, token: str, load: Load) -> Result:
-    """`wrk --latency` against `url` with the bearer token; raises if wrk fails."""
-    command = [
+def command(url: str, token: str, load: Load) -> list[str]:
+    return [
         require(),
         f"-t{load.threads}",
         f"-c{load.connections}",
@@ -83,9 +84,41 @@ def run(url: str, token: str, load: Load) -> Result:
         "Accept: application/json",
         url,
     ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=load.seconds + 60, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    return parse(done.stdout)
+
+
+def run(
+    url: str,
+    token: str,
+    load: Load,
+    balanced: Callable[[], bool] | None = None,
+    started: Callable[[], object] | None = None,
+    tries: int = 25,
+) -> Result:
+    """`wrk --latency` against `url` with the bearer token; raises if wrk fails.
+
+    With `balanced`, asked half a second in: a start it rejects (wrk's connections landed
+    badly on the server's workers) is stopped and made again, `tries` times at most.
+    `started` is called once the run is under way and kept.
+    """
+    for attempt in range(1, tries + 1):
+        process = subprocess.Popen(
+            command(url, token, load), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            if balanced is not None and attempt < tries:
+                time.sleep(0.5)
+                if process.poll() is None and not balanced():
+                    process.terminate()
+                    process.communicate(timeout=10)
+                    continue
+            if started is not None:
+                started()
+            stdout, stderr = process.communicate(timeout=load.seconds + 60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if process.returncode != 0:
+            raise RuntimeError(f"wrk failed ({process.returncode}): {stderr or stdout}")
+        return parse(stdout)
+    raise AssertionError("unreachable")
