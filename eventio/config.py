@@ -19,7 +19,8 @@ def database_url(url: str | None, instance_path: str) -> str:
 
 def engine_options(url: str, config: dict[str, Any]) -> dict[str, Any]:
     """Pool and timeouts per worker process; PostgreSQL gets connect and statement timeouts."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # Bound parameters stay out of exception messages and logs: they can hold secrets.
+    options: dict[str, Any] = {"pool_pre_ping": False, "hide_parameters": True}
     if url.startswith("postgresql"):
         options.update(
             pool_size=config["DB_POOL_SIZE"],

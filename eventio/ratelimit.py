@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
-from limits import parse_many
+from limits import RateLimitItem, parse_many
+from limits.strategies import STRATEGIES, FixedWindowRateLimiter
 
 from eventio.errors import error_response
 
@@ -25,6 +26,23 @@ REDIS_OPTIONS: dict[str, Any] = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": REDIS_TIMEOUT,
 }
+
+
+COUNTED_FIXED_WINDOW = "eventio-fixed-window"
+
+
+class CountedFixedWindow(FixedWindowRateLimiter):
+    """limits' fixed window, remembering the count each hit returns for the request, so
+    that `X-RateLimit-Remaining` costs no second and third trip to Redis."""
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        key = item.key_for(*identifiers)
+        count = self.storage.incr(key, item.get_expiry(), amount=cost)
+        g.setdefault("rate_limit_counts", {})[key] = count
+        return count <= item.amount
+
+
+STRATEGIES[COUNTED_FIXED_WINDOW] = CountedFixedWindow  # type: ignore[assignment]
 
 
 def rate_limit_key() -> str:
@@ -49,7 +67,7 @@ def make_limiter(rate_limit: str, redis_url: str | None) -> Limiter:
         rate_limit_key,
         # One budget per caller across every endpoint, as Laravel's throttle keeps.
         application_limits=[rate_limit],
-        strategy="fixed-window",
+        strategy=COUNTED_FIXED_WINDOW,
         storage_uri=storage_uri(redis_url),
         storage_options=REDIS_OPTIONS if redis_url else {},
         # Redis down: one warning, then each process counts in memory (requests are
@@ -102,8 +120,9 @@ def add_limit_headers(response: Response) -> Response:
     limit = limiter().current_limit
     if limit is None:
         return response
+    counted = g.get("rate_limit_counts", {}).get(limit.key)
     try:
-        remaining = limit.remaining
+        remaining = limit.limit.amount - counted if counted is not None else limit.remaining
     except Exception as error:  # headers are never worth failing a request
         log.debug("rate limit headers left out: %s", error)
         return response

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from flask import Response, request, stream_with_context
-from sqlalchemy import Select
+from sqlalchemy import Connection, CursorResult, Select
 
 from eventio.errors import ApiError
 from eventio.extensions import db
@@ -49,22 +49,42 @@ def stream(
 ) -> Response:
     from eventio.api.listing import present  # the one serialisation path
 
-    def chunks() -> Iterator[list[dict[str, Any]]]:
-        streamed = statement.execution_options(yield_per=CHUNK_ROWS)
-        result = db.session.connection().execute(streamed)
-        try:
-            for rows in result.partitions():
-                yield present(spec, built, rows, scope)
-        finally:
+    connection = export_connection()
+    results: list[CursorResult[Any]] = []
+
+    def release() -> None:
+        """The cursor, its snapshot and the connection, in that order, once."""
+        for result in results:
             result.close()
+        if not connection.closed:
+            connection.rollback()
+            connection.close()
+
+    def chunks() -> Iterator[list[dict[str, Any]]]:
+        results.append(connection.execute(statement.execution_options(yield_per=CHUNK_ROWS)))
+        for rows in results[0].partitions():
+            yield present(spec, built, rows, scope, connection)
+        release()  # the last row is out: no need to wait for the server's close
 
     body = (
         ndjson(chunks()) if export_format == "ndjson" else to_csv(chunks(), csv_header(spec, built))
     )
     response = Response(stream_with_context(body), mimetype=MEDIA_TYPES[export_format])
+    # When the stream ends or the client hangs up: the cursor and its transaction go.
+    response.call_on_close(release)
     filename = f"{spec.resource.type}.{export_format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def export_connection() -> Connection:
+    """A connection of the export's own, in one transaction: a server-side cursor needs
+    one (the request's connection reads in autocommit), and on PostgreSQL it is
+    REPEATABLE READ, so the rows and their includes are one snapshot."""
+    connection = db.engine.connect()
+    if connection.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+    return connection
 
 
 def ndjson(chunks: Iterator[list[dict[str, Any]]]) -> Iterator[bytes]:

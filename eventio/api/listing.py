@@ -22,6 +22,7 @@ from eventio.api import export
 from eventio.auth.guard import caller, event_access, require_areas
 from eventio.errors import ApiError
 from eventio.extensions import db
+from eventio.prepared import PREPARE
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
@@ -64,9 +65,14 @@ def query_pairs() -> list[tuple[str, str]]:
 
 
 def present(
-    spec: QuerySpec, built: BuiltQuery, rows: Sequence[Row[Any]], scope: Scope
+    spec: QuerySpec,
+    built: BuiltQuery,
+    rows: Sequence[Row[Any]],
+    scope: Scope,
+    on: Connection | None = None,
 ) -> list[dict[str, Any]]:
-    """Serialise rows with the sparse fieldset, count includes and includes."""
+    """Serialise rows with the sparse fieldset, count includes and includes (fetched `on`
+    the given connection, else the request's)."""
     resource = spec.resource
     serialize = resource.serializer(built.fields.get(resource.type))
     items = [serialize(row) for row in rows]
@@ -77,7 +83,7 @@ def present(
             for offset, key in enumerate(keys):
                 item[key] = row[first + offset]
     if built.include_tree and rows:
-        load(connection(), resource, rows, items, built.include_tree, scope, built.fields)
+        load(on or connection(), resource, rows, items, built.include_tree, scope, built.fields)
     return items
 
 
@@ -160,7 +166,8 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
             built = spec.build(QueryParams.parse(kept))
             authorize_includes(spec, built)
             statement = built.apply(view(*args, **kwargs), spec.resource, within_path_event)
-            row = connection().execute(statement.limit(1)).first()
+            # One row by its key: the same plan for any event, so it may be prepared.
+            row = connection().execute(statement.limit(1), execution_options=PREPARE).first()
             if row is None:
                 raise ApiError.not_found(f"{label} not found.")
             return json_response({"data": present(spec, built, [row], within_path_event)[0]})

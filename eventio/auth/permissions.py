@@ -53,7 +53,7 @@ def active_assignment(user_id: int) -> ColumnElement[bool]:
     )
 
 
-def assignments_at(event_id: int) -> Any:
+def assignments_at(event_id: Any) -> Any:
     """Every active assignment's permissions at one event, by user."""
     return (
         select(
@@ -100,7 +100,7 @@ def event_access_statement(event_id: int, user_id: int) -> Select[Any]:
     )
 
 
-def with_event_access(statement: Select[Any], event_id: int, user_id: Any) -> Select[Any]:
+def with_event_access(statement: Select[Any], event_id: Any, user_id: Any) -> Select[Any]:
     """Extend a statement that selects a user (the token lookup) with the event and that
     user's permissions there: one row per permission, event columns null if no event."""
     held = assignments_at(event_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
@@ -98,28 +98,49 @@ TOKEN_COLUMNS = (
 )
 
 
+def token_statement(key: Any) -> Select[Any]:
+    """A user's token row with the user, where `key` holds (its `token_key` parameter)."""
+    return (
+        select(*TOKEN_COLUMNS)
+        .join(User, User.id == PersonalAccessToken.tokenable_id)
+        .where(PersonalAccessToken.tokenable_type == USER_MORPH_TYPE, key)
+        .execution_options(prepare=True)  # eventio.prepared: a lookup by key
+    )
+
+
+TOKEN_KEY = bindparam("token_key")
+# Built once: a request only binds its token's id (or hash) to one of these.
+BY_ID = token_statement(PersonalAccessToken.id == TOKEN_KEY)
+BY_HASH = token_statement(PersonalAccessToken.token == TOKEN_KEY)
+
+
 @dataclass(frozen=True)
 class TokenLookup:
-    """The statement that fetches a token's row, and the secret to check it against."""
+    """How to fetch a token's row (by id, or by hash for a token with no `|`), and the
+    secret to check it against."""
 
-    statement: Select[Any]
+    by_hash: bool
+    key: int | str
     secret: str
+
+    @property
+    def statement(self) -> Select[Any]:
+        return BY_HASH if self.by_hash else BY_ID
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"token_key": self.key}
 
 
 def lookup(plain: str) -> TokenLookup | None:
     """As Sanctum: split on the first `|` and fetch the row by id; a token with no `|`
     is looked up by the hash of the whole string. A token whose user is gone has no row."""
-    statement = (
-        select(*TOKEN_COLUMNS)
-        .join(User, User.id == PersonalAccessToken.tokenable_id)
-        .where(PersonalAccessToken.tokenable_type == USER_MORPH_TYPE)
-    )
     if "|" not in plain:
-        return TokenLookup(statement.where(PersonalAccessToken.token == hash_secret(plain)), plain)
+        return TokenLookup(by_hash=True, key=hash_secret(plain), secret=plain)
     token_id, secret = plain.split("|", 1)
     if not TOKEN_ID.fullmatch(token_id) or not secret:
         return None
-    return TokenLookup(statement.where(PersonalAccessToken.id == int(token_id)), secret)
+    return TokenLookup(by_hash=False, key=int(token_id), secret=secret)
 
 
 def verify(
@@ -154,7 +175,7 @@ def find_token(
     found = lookup(plain)
     if found is None:
         return None
-    row = session.execute(found.statement).first()
+    row = session.execute(found.statement, found.params).first()
     return None if row is None else verify(row, found.secret, now, lifetime)
 
 

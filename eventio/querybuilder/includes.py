@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import ARRAY, Connection, and_, any_, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -130,15 +132,19 @@ def _attach_joined(
     width = len(target.keys)
     remote = target.index(relation.remote_key)
     serialize = target.serializer(fields.get(target.type))
-    found_rows, found_items = [], []
+    # Many parents share one joined row (every line of a page names one of a few tickets):
+    # each distinct row is serialised once, and its dict shared.
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row, parent in zip(fetched, parents, strict=True):
         joined_row = tuple(row[offset : offset + width])
         if joined_row[remote] is None:
             parent[name] = None
             continue
-        parent[name] = serialize(joined_row)
-        found_rows.append(joined_row)
-        found_items.append(parent[name])
+        item = found.get(joined_row)
+        if item is None:
+            item = found[joined_row] = serialize(joined_row)
+        parent[name] = item
+    found_rows, found_items = list(found), list(found.values())
     if subtree and found_rows:
         load(session, target, found_rows, found_items, subtree, scope, fields)
     return offset + width
@@ -187,6 +193,39 @@ def count_key(name: str) -> str:
     return f"{snake}_count"
 
 
+@cache
+def joined_shape(parent: Resource, name: str) -> JoinedShape:
+    """How `parent`'s to-one relation `name` joins into its statement, built once: an alias
+    (the same table may already be in the statement) and the columns read through it."""
+    child = parent.relations[name]
+    alias = child.target.table.alias(f"{child.target.table.name}_{name}")
+    adapt = ClauseAdapter(alias).traverse
+    return JoinedShape(
+        child=child,
+        alias=alias,
+        adapt=adapt,
+        columns=tuple(adapt(column) for column in child.target.columns),
+        on=alias.c[child.remote_key] == parent.column(child.local_key),
+    )
+
+
+@dataclass(frozen=True)
+class JoinedShape:
+    child: Relation
+    alias: Any
+    adapt: Callable[[Any], Any]
+    columns: tuple[Any, ...]
+    on: ColumnElement[bool]
+
+
+def keys_match(column: ColumnElement[Any], keys: list[Any], dialect: str) -> ColumnElement[bool]:
+    """`column = ANY(:keys)` on PostgreSQL: one array parameter, so the statement's text is
+    the same for any number of keys (and can be prepared); `IN (…)` elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", keys, type_=ARRAY(column.type)))
+    return column.in_(keys)
+
+
 def _fetch(
     session: Session | Connection,
     relation: Relation,
@@ -194,24 +233,20 @@ def _fetch(
     scope: Scope,
     joined: Sequence[str] = (),
 ) -> list[Row[Any]]:
-    """The relation's rows for `keys`, each followed by the columns of its joined relations
-    (aliased: the same table may already be in the statement), scoped like any include."""
+    """The relation's rows for `keys`, each followed by the columns of its joined relations,
+    scoped like any include. A lookup by key: its plan is good for any event (prepared)."""
     target = relation.target
     key_column = target.column(relation.remote_key)
     statement = target.select()
     for name in joined:
-        child = target.relations[name]
-        alias = child.target.table.alias()
-        adapt = ClauseAdapter(alias).traverse
-        condition = and_(
-            alias.c[child.remote_key] == target.column(child.local_key),
-            *(adapt(criterion) for criterion in scope(child)),
-        )
-        statement = statement.add_columns(*(adapt(c) for c in child.target.columns))
-        statement = statement.outerjoin(alias, condition)
+        shape = joined_shape(target, name)
+        condition = and_(shape.on, *(shape.adapt(c) for c in scope(shape.child)))
+        statement = statement.add_columns(*shape.columns).outerjoin(shape.alias, condition)
+    statement = statement.order_by(target.table.c.id).execution_options(prepare=True)
+    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     fetched: list[Row[Any]] = []
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         chunk = keys[start : start + KEYS_PER_STATEMENT]
-        page = statement.where(key_column.in_(chunk), *scope(relation)).order_by(target.table.c.id)
+        page = statement.where(keys_match(key_column, chunk, dialect), *scope(relation))
         fetched.extend(session.execute(page).all())
     return fetched

@@ -11,6 +11,8 @@ from marshmallow import fields
 
 def timestamp(value: datetime | str | None) -> str | None:
     """ISO 8601 in UTC with microseconds and `Z`: `2026-01-10T14:30:00.000000Z`."""
+    if type(value) is datetime and value.tzinfo is None:  # the usual case, first
+        return value.isoformat(timespec="microseconds") + "Z"
     if value is None:
         return None
     if isinstance(value, str):  # A driver that hands back text (rows written by hand).

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from sqlalchemy import text
 from werkzeug.test import TestResponse
@@ -27,6 +28,7 @@ from tests.factories import (
     grant,
     issue_token,
 )
+from tests.support.live_server import live_server
 
 BOOKING_COLUMNS = [
     "id",
@@ -292,6 +294,8 @@ def test_export_closed_early_releases_its_cursor(
     assert api.ids(bookings_path(api), {"per_page": 100}) == sorted(thirty_bookings)
     assert len(csv_rows(api.get(bookings_path(api), {"format": "csv"}))) == 31
     if postgresql:
+        # A new transaction: PostgreSQL shows pg_stat_activity as of a transaction's first look.
+        db.session.rollback()
         # No server-side cursor left open on this connection, none idle in a transaction elsewhere.
         assert open_cursors() == []
         stuck = db.session.execute(
@@ -301,3 +305,23 @@ def test_export_closed_early_releases_its_cursor(
             )
         ).all()
         assert stuck == []
+
+
+@pytest.mark.parametrize("chosen", ["csv", "ndjson"])
+def test_export_over_http_streams_from_a_request_of_its_own(
+    app: Flask, api: Caller, thirty_bookings: list[int], chosen: str
+) -> None:
+    """Served by a real server, the request has its own session (on PostgreSQL its reads
+    are in autocommit) and the export its own transaction for the server-side cursor."""
+    with live_server(app) as base:
+        response = requests.get(
+            base + url(bookings_path(api), {"format": chosen, "include": "tickets"}),
+            headers=api.headers,
+            timeout=30,
+        )
+        # The connection went back whole: the next request on the server works.
+        after = requests.get(base + url("/user"), headers=api.headers, timeout=30)
+    assert response.status_code == 200, response.text
+    lines = response.text.splitlines()
+    assert len(lines) == (31 if chosen == "csv" else 30)
+    assert after.status_code == 200

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Update, create_engine, select, update
+from sqlalchemy import Connection, RootTransaction, Update, create_engine, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from eventio import create_app
 from eventio.extensions import db
@@ -122,26 +121,30 @@ def test_requests_within_the_interval_write_once(
 
 
 class RefusedWrites:
-    """Stands in for `Session.execute`/`commit`: UPDATEs (or commits) fail as on a replica."""
+    """Stands in for `Connection.execute` / `Transaction.commit`: UPDATEs (or the commit of
+    a transaction that ran one) fail as on a read-only replica."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
         self.refused = 0
-        execute = Session.execute
+        execute = Connection.execute
+        commit = RootTransaction.commit
 
-        def refusing_execute(session: Session, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        def refusing_execute(connection: Connection, statement: Any, *args: Any, **kw: Any) -> Any:
             if isinstance(statement, Update):
+                if where == "execute":
+                    self.refused += 1
+                    raise read_only_error()
+                connection.info["updated"] = True
+            return execute(connection, statement, *args, **kw)
+
+        def refusing_commit(transaction: RootTransaction) -> None:
+            if transaction.connection.info.pop("updated", False):
                 self.refused += 1
                 raise read_only_error()
-            return execute(session, statement, *args, **kwargs)
+            commit(transaction)
 
-        def refusing_commit(session: Session) -> None:
-            self.refused += 1
-            raise read_only_error()
-
-        if where == "execute":
-            monkeypatch.setattr(Session, "execute", refusing_execute)
-        else:
-            monkeypatch.setattr(Session, "commit", refusing_commit)
+        monkeypatch.setattr(Connection, "execute", refusing_execute)
+        monkeypatch.setattr(RootTransaction, "commit", refusing_commit)
 
 
 def read_only_error() -> OperationalError:

@@ -8,6 +8,8 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
+from eventio.extensions import db
+
 Run = Callable[..., Result]
 
 
@@ -17,6 +19,10 @@ def run(app: Flask) -> Run:
     runner = app.test_cli_runner()
 
     def invoke(*args: object) -> Result:
+        # A command runs in a process of its own: it sees what the test wrote and what
+        # requests committed since the test's session last read (SQLite keeps a reader's
+        # snapshot until its transaction ends).
+        db.session.commit()
         result = runner.invoke(args=[str(arg) for arg in args])
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception

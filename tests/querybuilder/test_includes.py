@@ -43,9 +43,11 @@ def loaded(
 
 
 def bound_keys(parameters: Any) -> list[int]:
-    """The integers bound to a statement (the IN list's keys), whatever the paramstyle."""
+    """The integers bound to a statement (an IN list's keys, or PostgreSQL's one array
+    for `= ANY(…)`), whatever the paramstyle."""
     values = parameters.values() if isinstance(parameters, dict) else parameters
-    return sorted(value for value in values if isinstance(value, int))
+    flat = [item for value in values for item in (value if isinstance(value, list) else [value])]
+    return sorted(value for value in flat if isinstance(value, int))
 
 
 # Declared paths and the tree

@@ -1,0 +1,103 @@
+"""Which statements ask PostgreSQL to prepare them: lookups by key, never a list's page.
+
+A plan prepared for a small event and reused for the flagship made lists slow, so only
+statements whose good plan is the same for any event (the token, one row, an include's
+rows by key) carry `prepare`; `eventio.prepared` passes it to psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from eventio.extensions import db
+from tests.api.conftest import Caller
+from tests.factories import (
+    BookingFactory,
+    BookingTicketFactory,
+    CustomerFactory,
+    GroupFactory,
+    TicketFactory,
+)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[tuple[bool, str]] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        context = args[-2]
+        self.seen.append((bool(context.execution_options.get("prepare")), statement))
+
+    def prepared(self) -> list[bool]:
+        return [flag for flag, _ in self.seen]
+
+
+@pytest.fixture
+def recorder(app: Flask) -> Iterator[Recorder]:
+    recorder = Recorder()
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", recorder)
+    yield recorder
+    event.remove(engine, "before_cursor_execute", recorder)
+
+
+@pytest.fixture
+def booking(api: Caller) -> int:
+    ticket = TicketFactory(event_id=api.event_id).id
+    group = GroupFactory(event_id=api.event_id, customer_id=CustomerFactory().id).id
+    booking = BookingFactory(event_id=api.event_id, group_id=group).id
+    BookingTicketFactory(booking_id=booking, ticket_id=ticket)
+    return int(booking)
+
+
+def test_one_booking_with_includes_is_all_prepared_lookups(
+    api: Caller, booking: int, recorder: Recorder
+) -> None:
+    api.ok("/user")  # writes last_used_at, once a minute
+    recorder.seen.clear()
+    body = api.ok(
+        f"/event/{api.event_id}/bookings/{booking}", {"include": "tickets,group.customer"}
+    )
+    assert body["data"]["tickets"] and body["data"]["group"]["customer"]
+    # The token with the event access, the booking, its lines, its group with the customer.
+    assert recorder.prepared() == [True, True, True, True], recorder.seen
+
+
+def test_a_list_page_and_its_count_are_never_prepared(
+    api: Caller, booking: int, recorder: Recorder
+) -> None:
+    api.ok("/user")
+    recorder.seen.clear()
+    body = api.ok(f"/event/{api.event_id}/bookings", {"include": "tickets.ticket"})
+    assert body["data"][0]["tickets"][0]["ticket"]
+    # The token, then the count and the page (plans depend on the event's size), then the
+    # lines by key.
+    assert recorder.prepared() == [True, False, False, True], recorder.seen
+
+
+def test_psycopg_receives_prepare_for_the_statements_that_ask(
+    app: Flask, api: Caller, booking: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        driver = db.engine.dialect.driver
+    if driver != "psycopg":
+        pytest.skip("prepared statements are psycopg's (PostgreSQL)")
+    import psycopg
+
+    calls: list[bool] = []
+    execute = psycopg.Cursor.execute
+
+    def spying(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        calls.append(bool(kwargs.get("prepare")))
+        return execute(cursor, query, params, **kwargs)
+
+    api.ok("/user")
+    monkeypatch.setattr(psycopg.Cursor, "execute", spying)
+    api.ok(f"/event/{api.event_id}/bookings", {"include": "tickets"})
+    assert calls == [True, False, False, True]
