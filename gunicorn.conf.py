@@ -11,6 +11,8 @@ import shutil
 import tempfile
 from typing import Any
 
+import gunicorn.http.wsgi
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Requests wait on the database, so a few threads per worker keep the cores busy.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -25,6 +27,20 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000")
 # Behind a load balancer: trust its X-Forwarded-* headers (set FORWARDED_ALLOW_IPS).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "eventio-api"
+
+# Request size. The app answers a target (path and query) over MAX_REQUEST_LINE bytes
+# with a 414 in the contract's body (eventio/hardening.py); gunicorn's own line limit sits
+# just above it (the method, spaces and `HTTP/1.1` come on top of the target), so the app
+# is the one that answers, and a longer line is a plain 400 from gunicorn before the app.
+# 8190 is the most gunicorn accepts. Headers: 50 of them at most, each up to 8190 bytes.
+_max_request_target = int(os.environ.get("MAX_REQUEST_LINE") or 8000)
+limit_request_line = min(_max_request_target + 32, 8190)
+limit_request_fields = 50
+limit_request_field_size = 8190
+
+# `Server: gunicorn` tells a scanner what to try; gunicorn has no setting for it, and
+# builds the header from this module attribute on every response.
+gunicorn.http.wsgi.SERVER = "eventio"
 
 # The app writes one JSON line per request itself; gunicorn's own access log, when
 # switched on, is JSON too, so both can go to the same collector.

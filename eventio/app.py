@@ -11,7 +11,17 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from eventio import conditional, errors, health, nul_characters, oauth, observability, ratelimit
+from eventio import (
+    conditional,
+    errors,
+    hardening,
+    health,
+    nul_characters,
+    oauth,
+    observability,
+    prepared,
+    ratelimit,
+)
 from eventio.cache import make_cache
 from eventio.config import database_url, engine_options, from_environment
 from eventio.extensions import db, migrate
@@ -51,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
     db.init_app(app)
+    prepared.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     app.extensions["eventio.cache"] = make_cache(app.config["REDIS_URL"])
 
@@ -60,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = False
+    # `//events` is a 404 in the contract's body, not Werkzeug's HTML redirect.
+    app.url_map.merge_slashes = False
     app.register_blueprint(bp)
     errors.register(app)
     ratelimit.init_app(app)
@@ -69,5 +82,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     nul_characters.init_app(app)
     oauth.init_app(app)
     conditional.init_app(app)
+    hardening.init_app(app)
     register_commands(app)
     return app

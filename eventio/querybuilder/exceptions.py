@@ -20,6 +20,11 @@ class InvalidQuery(Exception):
         if key is not None:
             self.key = key
 
+    @classmethod
+    def too_many_items(cls, field: str, maximum: int, key: str | None = None) -> InvalidQuery:
+        """Laravel's `max` rule on an array: a list, or a set of keys, past its cap."""
+        return cls(f"The {field} field must not have more than {maximum} items.", key=key)
+
 
 class InvalidFilterQuery(InvalidQuery):
     key = "filter"
@@ -73,6 +78,13 @@ class InvalidIncludeQuery(InvalidQuery):
             f"Allowed include(s) are `{_list(allowed)}`."
         )
 
+    @classmethod
+    def too_deep(cls, includes: Iterable[str], max_depth: int) -> InvalidIncludeQuery:
+        return cls(
+            f"Requested include(s) `{_list(includes)}` are nested too deep: "
+            f"an include may be at most {max_depth} relations deep (`a.b.c`)."
+        )
+
 
 class InvalidPaginationQuery(InvalidQuery):
     @classmethod
@@ -89,6 +101,10 @@ class InvalidParameterQuery(InvalidQuery):
     def malformed(cls, key: str, expected: str) -> InvalidParameterQuery:
         name = key.split("[", 1)[0]
         return cls(f"The query parameter `{key}` must be written {expected}.", key=name)
+
+    @classmethod
+    def too_long(cls, name: str, maximum: int) -> InvalidParameterQuery:
+        return cls(f"The query parameter `{name}` is longer than {maximum} characters.", key=name)
 
 
 class InvalidFieldQuery(InvalidQuery):

@@ -11,11 +11,14 @@ from eventio.querybuilder.exceptions import (
     InvalidIncludeQuery,
     InvalidPaginationQuery,
     InvalidParameterQuery,
+    InvalidQuery,
     InvalidSortQuery,
 )
 
 FILTER_KEY = re.compile(r"filter\[([^\[\]]+)\]")
 GRAMMAR = frozenset({"filter", "fields", "sort", "include", "page", "per_page", "cursor"})
+# The parameters whose value is a comma list of any length.
+LISTED = frozenset({"filter", "fields"})
 FIELDS_KEY = re.compile(r"fields\[([^\[\]]+)\]")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 # Pages past this are refused: the offset must stay a 64-bit integer at any page size.
@@ -23,6 +26,27 @@ MAX_PAGE = 2**31 - 1
 MAX_PER_PAGE_REQUESTED = 2**31 - 1
 # One query parameter value; anything longer is not a filter a person or tool writes.
 MAX_VALUE_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """How much one query may ask for, checked before any endpoint looks at names.
+
+    Each is far above what an endpoint allows (no endpoint has 20 filters or a
+    relation 3 deep), so only a hostile or broken client meets them; they bound
+    the work of parsing and planning whatever the endpoint. docs/reliability.md
+    (section hardening) lists them.
+    """
+
+    max_filters: int = 20
+    max_sorts: int = 5
+    max_includes: int = 10
+    max_include_depth: int = 3
+    max_value_length: int = MAX_VALUE_LENGTH
+    max_list_items: int = 100
+
+
+LIMITS = QueryLimits()
 
 
 def whole_number(value: str, key: str, minimum: int, maximum: int) -> int:
@@ -48,10 +72,10 @@ class QueryParams:
     cursor: str | None = None
 
     @classmethod
-    def parse(cls, pairs: Iterable[tuple[str, str]]) -> QueryParams:
+    def parse(cls, pairs: Iterable[tuple[str, str]], limits: QueryLimits = LIMITS) -> QueryParams:
         """Read `filter[x]`, `sort`, `include`, `page` and `per_page`; ignore other keys.
 
-        A repeated key keeps its last value, as PHP does.
+        A repeated key keeps its last value, as PHP does. A query past `limits` is refused.
         """
         filters: dict[str, str] = {}
         fields: dict[str, tuple[str, ...]] = {}
@@ -60,16 +84,18 @@ class QueryParams:
             name = key.split("[", 1)[0]
             if name not in GRAMMAR:
                 continue
-            if len(value) > MAX_VALUE_LENGTH:
-                raise InvalidParameterQuery(
-                    f"The query parameter `{name}` is longer than {MAX_VALUE_LENGTH} characters.",
-                    key=name,
-                )
+            if len(value) > limits.max_value_length:
+                raise InvalidParameterQuery.too_long(name, limits.max_value_length)
+            # A filter value is a comma list too; `sort` and `include` have lower caps below.
+            if name in LISTED and value.count(",") >= limits.max_list_items:
+                raise InvalidQuery.too_many_items(key, limits.max_list_items, name)
             if name == "filter":
                 match = FILTER_KEY.fullmatch(key)
                 if match is None:
                     raise InvalidFilterQuery.malformed(key)
                 filters[match.group(1)] = value
+                if len(filters) > limits.max_filters:
+                    raise InvalidFilterQuery.too_many_items("filter", limits.max_filters)
             elif name == "fields":
                 match = FIELDS_KEY.fullmatch(key)
                 if key != "fields" and match is None:
@@ -92,8 +118,8 @@ class QueryParams:
             filters=filters,
             fields=fields,
             cursor=cursor,
-            sorts=cls._sorts(sort),
-            includes=cls._includes(include),
+            sorts=cls._sorts(sort, limits),
+            includes=cls._includes(include, limits),
             page=1 if page is None else whole_number(page, "page", 1, MAX_PAGE),
             per_page=(
                 None
@@ -103,10 +129,12 @@ class QueryParams:
         )
 
     @staticmethod
-    def _sorts(value: str | None) -> tuple[str, ...]:
+    def _sorts(value: str | None, limits: QueryLimits) -> tuple[str, ...]:
         if not value:
             return ()
         parts = _split(value)
+        if len(parts) > limits.max_sorts:
+            raise InvalidSortQuery.too_many_items("sort", limits.max_sorts)
         if any(part in ("", "-") for part in parts):
             raise InvalidSortQuery.empty_field(value)
         return tuple(parts)
@@ -121,10 +149,15 @@ class QueryParams:
         return tuple(dict.fromkeys(parts))
 
     @staticmethod
-    def _includes(value: str | None) -> tuple[str, ...]:
+    def _includes(value: str | None, limits: QueryLimits) -> tuple[str, ...]:
         if not value:
             return ()
         parts = _split(value)
+        if len(parts) > limits.max_includes:
+            raise InvalidIncludeQuery.too_many_items("include", limits.max_includes)
+        too_deep = [p for p in parts if p.count(".") >= limits.max_include_depth]
+        if too_deep:
+            raise InvalidIncludeQuery.too_deep(too_deep, limits.max_include_depth)
         malformed = [p for p in parts if not p or any(not seg for seg in p.split("."))]
         if malformed:
             raise InvalidIncludeQuery(

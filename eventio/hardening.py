@@ -1,0 +1,158 @@
+"""What every answer owes a hostile network: bounded request lines, tokenless OPTIONS,
+`nosniff`, no server banner, and CORS only for the origins configured.
+
+Settings (the environment, or the app's config first):
+
+- `MAX_REQUEST_LINE`: the longest request target (path and query string) in bytes,
+  8000 by default; longer is a 414 in the contract's body. gunicorn.conf.py keeps its
+  own request-line limit just above it, so the app is the one that answers.
+- `CORS_ORIGINS`: a comma list of origins (`https://bi.example.com`) allowed to read the
+  API from a browser; empty (the default) sends no CORS header at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, request
+from flask_cors import CORS
+from werkzeug.serving import WSGIRequestHandler
+
+from eventio.errors import ApiError
+
+DEFAULT_MAX_REQUEST_LINE = 8000
+# What the Werkzeug development server (`make run`) and gunicorn.conf.py say in `Server`.
+SERVER_BANNER = "eventio"
+CORS_METHODS = ("GET", "HEAD", "OPTIONS")
+# `If-None-Match` too: a browser revalidating with an ETag must get past the preflight.
+CORS_ALLOW_HEADERS = ("Authorization", "If-None-Match")
+# Response headers a browser script may read besides the CORS-safelisted ones.
+CORS_EXPOSE_HEADERS = (
+    "Content-Disposition",
+    "ETag",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "X-Request-ID",
+)
+CORS_MAX_AGE_SECONDS = 600
+CORS_PATHS = r"/api/v2/.*"
+
+
+def request_target_length(environ: dict[str, object]) -> int:
+    """The raw target as sent (gunicorn and Werkzeug both set `RAW_URI`), else rebuilt."""
+    raw = environ.get("RAW_URI")
+    if isinstance(raw, str):
+        return len(raw)
+    path, query = environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+    return len(str(path)) + (len(str(query)) + 1 if query else 0)
+
+
+def guard_request(max_request_line: int) -> Callable[[], Response | None]:
+    """First of all before_request hooks: a 414 for an overlong target, then OPTIONS."""
+
+    def guard() -> Response | None:
+        environ = request.environ  # one look-up of the request proxy on the common path
+        if request_target_length(environ) > max_request_line:
+            raise ApiError(
+                414,
+                f"The request URI is longer than {max_request_line} characters; "
+                "send fewer or shorter query parameters.",
+            )
+        method = environ.get("REQUEST_METHOD", "")
+        if method.upper() == "OPTIONS" and getattr(
+            request.url_rule, "provide_automatic_options", False
+        ):
+            # Before the API's token check: a preflight carries no token, and the answer
+            # (an empty body and `Allow`) is the same for every id and every caller.
+            return current_app.make_default_options_response()
+        return None
+
+    return guard
+
+
+def add_nosniff(response: Response) -> Response:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def add_vary_origin(response: Response) -> Response:
+    """An answer with CORS on depends on `Origin`: caches must key on it."""
+    response.vary.add("Origin")
+    return response
+
+
+def parse_origins(value: str | Iterable[str] | None) -> list[str]:
+    """`scheme://host[:port]` origins, or a ValueError naming the one that is not."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    origins = []
+    for item in (item.strip().rstrip("/") for item in items):
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise ValueError(
+                f"CORS_ORIGINS: `{item}` is not an origin; write `https://host[:port]`, "
+                "comma-separated, without paths or wildcards."
+            )
+        if parts.query or parts.fragment or "*" in item:
+            raise ValueError(f"CORS_ORIGINS: `{item}` is not an origin.")
+        origins.append(item)
+    return origins
+
+
+def exactly(origin: str) -> re.Pattern[str]:
+    """Compiled, so flask-cors never reads an origin as a regex; matched whole, any case."""
+    return re.compile(re.escape(origin) + r"\Z", re.IGNORECASE)
+
+
+def init_cors(app: Flask, origins: list[str]) -> None:
+    CORS(
+        app,
+        resources=CORS_PATHS,
+        # Given here, so flask-cors never reads our raw `CORS_ORIGINS` setting itself.
+        origins=[exactly(origin) for origin in origins],
+        methods=list(CORS_METHODS),
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        max_age=CORS_MAX_AGE_SECONDS,
+        supports_credentials=False,  # bearer tokens, never cookies
+        # flask-cors would otherwise list every allowed origin to a request without one.
+        always_send=False,
+        # Ours instead, on every answer: flask-cors leaves it out with one origin.
+        vary_header=False,
+        # The after_request below already sees error answers; no patching of the app.
+        intercept_exceptions=False,
+    )
+
+
+def hide_development_server_version() -> None:
+    """`flask run` answers `Server: Werkzeug/x Python/y`; say nothing about versions."""
+    WSGIRequestHandler.version_string = lambda self: SERVER_BANNER  # type: ignore[method-assign]
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault(
+        "MAX_REQUEST_LINE",
+        int(os.environ.get("MAX_REQUEST_LINE") or DEFAULT_MAX_REQUEST_LINE),
+    )
+    app.config.setdefault("CORS_ORIGINS", os.environ.get("CORS_ORIGINS", ""))
+    origins = parse_origins(app.config["CORS_ORIGINS"])
+
+    # First, before the NUL check reads the query string and the API checks the token.
+    app.before_request_funcs.setdefault(None, []).insert(
+        0, guard_request(int(app.config["MAX_REQUEST_LINE"]))
+    )
+    if origins:
+        init_cors(app, origins)
+    # after_request hooks run last-registered first: at the front, these run last of all,
+    # on whatever answer the others (ETag, compression, CORS) made.
+    app.after_request_funcs.setdefault(None, []).insert(0, add_nosniff)
+    if origins:
+        app.after_request_funcs[None].insert(0, add_vary_origin)
+    hide_development_server_version()

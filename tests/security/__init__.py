@@ -1,0 +1,1 @@
+"""Tests after the OWASP API Security Top 10 (2023): access, limits, methods, configuration."""
