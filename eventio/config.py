@@ -65,7 +65,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         "COUNT_CACHE_TTL": _int("COUNT_CACHE_TTL", 30),
-        "COUNT_CACHE_MIN_ROWS": _int("COUNT_CACHE_MIN_ROWS", 10_000),
+        "COUNT_CACHE_MIN_ROWS": _int("COUNT_CACHE_MIN_ROWS", 1_000),
         "OAUTH_TOKEN_TTL": _int("OAUTH_TOKEN_TTL", 3600),
         "OAUTH_SECRET_GRACE_HOURS": float(os.environ.get("OAUTH_SECRET_GRACE_HOURS") or 24),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
