@@ -6,7 +6,7 @@ serialised by, and the permission area that guards it; includes follow `relate`.
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, select
 
 from eventio.models import (
     Booking,
@@ -46,6 +46,13 @@ permissions_t = EventRolePermission.__table__
 event_users_t = EventUser.__table__
 users_t = User.__table__
 
+# The event of a booking ticket line: its booking's.
+line_event = (
+    select(bookings_t.c.event_id)
+    .where(bookings_t.c.id == booking_tickets_t.c.booking_id)
+    .scalar_subquery()
+)
+
 events = Resource("events", events_t, list(events_t.c), serializer_for(EventSchema), "event")
 tickets = Resource("tickets", tickets_t, list(tickets_t.c), serializer_for(TicketSchema), "event")
 bookings = Resource(
@@ -61,7 +68,15 @@ booking_tickets = Resource(
     ],
     serializer_for(BookingTicketSchema),
     "bookings",
-    from_=booking_tickets_t.outerjoin(tickets_t, tickets_t.c.id == booking_tickets_t.c.ticket_id),
+    # A line's ticket title and type only from a ticket of the line's own event: a line
+    # pointing at another event's ticket (bad data) must not show that event's names.
+    from_=booking_tickets_t.outerjoin(
+        tickets_t,
+        and_(
+            tickets_t.c.id == booking_tickets_t.c.ticket_id,
+            tickets_t.c.event_id == line_event,
+        ),
+    ),
 )
 groups = Resource("groups", groups_t, list(groups_t.c), serializer_for(GroupSchema), "groups")
 customers = Resource(
