@@ -167,10 +167,11 @@ def main() -> None:
             "seconds": settings.load.seconds,
             "warmup": settings.warmup,
             "floor_prepare": (
-                "statements never prepared (`FLOOR_PREPARE=0`), as the API does"
+                "statements never prepared (`FLOOR_PREPARE=0`)"
                 if os.environ.get("FLOOR_PREPARE") == "0"
-                else "psycopg's default: a statement is prepared on its 5th execution, which the "
-                "API does not do (`prepare_threshold=None`); `FLOOR_PREPARE=0` turns it off"
+                else "psycopg's default: every statement is prepared on its 5th execution, "
+                "where the API prepares only its lookups by key (the token, one row, an "
+                "include's rows) and never a list's page or count; `FLOOR_PREPARE=0` turns it off"
             ),
         },
         medium=asdict(medium),
