@@ -52,6 +52,7 @@ class Resource:
         self.keys: list[str] = [c.key for c in self.columns if c.key is not None]
         self._serializers: dict[frozenset[str] | None, Serializer] = {}
         self.serialize: Serializer = self.serializer(None)
+        self._select: Select[Any] | None = None
 
     @property
     def type(self) -> str:
@@ -65,9 +66,13 @@ class Resource:
         return self._serializers[only]
 
     def select(self) -> Select[Any]:
-        return select(*self.columns).select_from(
-            self.from_ if self.from_ is not None else self.table
-        )
+        """`SELECT <columns> FROM <table>`, built once: statements are immutable, and each
+        request's `.where(…)` makes its own copy."""
+        if self._select is None:
+            self._select = select(*self.columns).select_from(
+                self.from_ if self.from_ is not None else self.table
+            )
+        return self._select
 
     def index(self, key: str) -> int:
         return self.keys.index(key)
