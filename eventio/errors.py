@@ -87,15 +87,18 @@ def handle_invalid_query(error: InvalidQuery) -> Response:
 
 
 def handle_http_exception(error: HTTPException) -> Response:
+    # Here, not at the top: observability imports the auth guard, which imports this.
+    from eventio.observability.redact import redact_path
+
     status = error.code or 500
     headers = {}
     if isinstance(error, NotFound):
-        message = f"The route {request.path.lstrip('/')} could not be found."
+        message = f"The route {redact_path(request.path).lstrip('/')} could not be found."
     elif isinstance(error, MethodNotAllowed):
         allowed = sorted(m for m in error.valid_methods or [] if m != "OPTIONS")
         message = (
             f"The {request.method} method is not supported for route "
-            f"{request.path.lstrip('/')}. Supported methods: {', '.join(allowed)}."
+            f"{redact_path(request.path).lstrip('/')}. Supported methods: {', '.join(allowed)}."
         )
         headers["Allow"] = ", ".join(allowed)
     elif status == 422 and isinstance(getattr(error, "data", None), dict):

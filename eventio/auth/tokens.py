@@ -9,7 +9,7 @@ import re
 import secrets
 import string
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -121,7 +121,7 @@ class TokenLookup:
 
     by_hash: bool
     key: int | str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback
 
     @property
     def statement(self) -> Select[Any]:

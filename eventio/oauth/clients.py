@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -23,7 +23,7 @@ def token_name(client_id: str) -> str:
 @dataclass(frozen=True)
 class NewSecret:
     client_id: str
-    secret: str
+    secret: str = field(repr=False)  # shown once by the CLI, never in a log or traceback
 
 
 def create_client(

@@ -11,10 +11,16 @@ import orjson
 from flask import has_request_context, request
 from flask.logging import default_handler
 
+from eventio.observability.redact import RedactingFilter, redact
 from eventio.observability.request_id import REQUEST_ID_ENVIRON
 
 access_log = logging.getLogger("eventio.access")
 FORMATS = ("json", "text")
+# Loggers that do not propagate to ours: gunicorn's own (configured by gunicorn).
+SEPARATE_LOGGERS = ("gunicorn.error", "gunicorn.access")
+# Packages that give their loggers a console handler of their own: SQLAlchemy for `echo`,
+# werkzeug when it logs before we are set up (`flask run --debug`).
+CONSOLE_OF_THEIR_OWN = ("sqlalchemy", "werkzeug")
 
 
 class StderrHandler(logging.StreamHandler[TextIO]):
@@ -44,6 +50,23 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
+def is_clean(record: logging.LogRecord) -> bool:
+    """The access line is built from redacted parts (`log_access`): no second pass needed,
+    which keeps the per-request cost at a substring test."""
+    return record.name == access_log.name
+
+
+def safe_text(record: logging.LogRecord, text: str) -> str:
+    return text if is_clean(record) else redact(text)
+
+
+def safe_fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields = record_fields(record)
+    if is_clean(record):
+        return fields
+    return {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+
+
 def timestamp(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
@@ -56,13 +79,13 @@ class JsonFormatter(logging.Formatter):
             "time": timestamp(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
-            **record_fields(record),
+            "message": safe_text(record, record.getMessage()),
+            **safe_fields(record),
         }
         if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+            payload["exception"] = safe_text(record, self.formatException(record.exc_info))
         if record.stack_info:
-            payload["stack"] = self.formatStack(record.stack_info)
+            payload["stack"] = safe_text(record, self.formatStack(record.stack_info))
         return orjson.dumps(payload, default=str).decode()
 
 
@@ -70,14 +93,14 @@ class TextFormatter(logging.Formatter):
     """`time LEVEL logger: message key=value…`, control characters escaped."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = escape(record.getMessage())
-        fields = record_fields(record)
+        message = escape(safe_text(record, record.getMessage()))
+        fields = safe_fields(record)
         pairs = "".join(f" {key}={text_value(value)}" for key, value in fields.items())
         line = f"{timestamp(record)} {record.levelname} {record.name}: {message}{pairs}"
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + safe_text(record, self.formatException(record.exc_info))
         if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
+            line += "\n" + safe_text(record, self.formatStack(record.stack_info))
         return line
 
 
@@ -95,6 +118,12 @@ def text_value(value: Any) -> str:
     if text and text.isprintable() and not any(c in text for c in ' "='):
         return text
     return orjson.dumps(text).decode()
+
+
+def is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and not isinstance(
+        handler, logging.FileHandler
+    )
 
 
 def configure_logging(log_format: str, level: str) -> None:
@@ -115,10 +144,21 @@ def configure_logging(log_format: str, level: str) -> None:
     root.setLevel(levels[level.upper()])
     # Flask's own handler on `eventio` would print app records a second time, unformatted.
     logging.getLogger("eventio").removeHandler(default_handler)
-    # Alembic's fileConfig (migrations run in-process) disables loggers it does not know.
+    for name in SEPARATE_LOGGERS:
+        separate = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in separate.filters):
+            separate.addFilter(RedactingFilter())
+    # Alembic's fileConfig (migrations run in-process) disables loggers it does not know;
+    # SQLAlchemy's and werkzeug's console handlers would print a second, unredacted copy.
     for name, logger in logging.root.manager.loggerDict.items():
-        if isinstance(logger, logging.Logger) and name.split(".")[0] == "eventio":
+        if not isinstance(logger, logging.Logger):
+            continue
+        package = name.split(".")[0]
+        if package == "eventio":
             logger.disabled = False
+        elif package in CONSOLE_OF_THEIR_OWN:
+            for own in [h for h in logger.handlers if is_console(h)]:
+                logger.removeHandler(own)
 
 
 def log_access(fields: dict[str, Any]) -> None:

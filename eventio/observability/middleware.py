@@ -13,6 +13,7 @@ from werkzeug.wsgi import get_path_info
 
 from eventio.observability.logs import log_access
 from eventio.observability.metrics import observe_request
+from eventio.observability.redact import redact_path
 from eventio.observability.request_id import (
     REQUEST_ID_ENVIRON,
     REQUEST_ID_HEADER,
@@ -123,7 +124,8 @@ class ObservedApp:
             {
                 "request_id": observation.request_id,
                 "method": observation.method,
-                "path": observation.path,
+                # Never the query string; a token pasted into the path loses its secret.
+                "path": redact_path(observation.path),
                 "endpoint": observation.endpoint,
                 "status": observation.status,
                 "duration_ms": round(seconds * 1000, 3),
