@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, false, or_
+from sqlalchemy import Connection, Select, and_, false, or_, types
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -27,7 +27,7 @@ from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.comparison import comparable, comparable_value
 from eventio.querybuilder.exceptions import InvalidCursorQuery
 from eventio.querybuilder.ordering import OrderKey
-from eventio.querybuilder.values import parse_date, parse_datetime
+from eventio.querybuilder.values import parser_for
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class CursorCodec:
             data = orjson.loads(payload)
         except (ValueError, TypeError):
             raise InvalidCursorQuery.malformed() from None
+        if not isinstance(data, dict):
+            raise InvalidCursorQuery.malformed()
         if data.get("s") != signature:
             raise InvalidCursorQuery.stale()
         values = data.get("v")
@@ -76,25 +78,26 @@ def _plain(value: Any) -> Any:
 
 
 def _typed(value: Any, key: OrderKey) -> Any:
-    """The cursor's JSON value back as the column's Python type."""
+    """The cursor's JSON value back as the column's Python type, checked as a filter value
+    is (range, precision, no NUL); anything else is a malformed cursor."""
     if value is None:
         return None
-    python_type = key.column.type.python_type
+    column = key.column
     try:
-        if python_type is datetime:
-            return parse_datetime(value)
-        if python_type is date:
-            return parse_date(value)
-        if python_type is Decimal:
-            return Decimal(value)
-        if python_type is bool:
+        if isinstance(column.type, types.Boolean):
+            if value not in (True, False):  # also 1 and 0, as SQLite stores them
+                raise TypeError
             return bool(value)
-        if python_type is int:
-            if not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise TypeError
+        if column.type.python_type is str:
+            if not isinstance(value, str) or "\x00" in value:
                 raise TypeError
             return value
-        return str(value)
-    except (ValueError, TypeError, ArithmeticError):
+        if isinstance(column.type, types.Integer) and not isinstance(value, int):
+            raise TypeError
+        return parser_for(column)(str(value))
+    except (ValueError, TypeError, ArithmeticError, NotImplementedError):
         raise InvalidCursorQuery.malformed() from None
 
 
