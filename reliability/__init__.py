@@ -1,0 +1,1 @@
+"""Load, fault and fuzz campaigns whose figures go into docs/reliability.md."""
