@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-sqlite test-postgres lint format bench clean
+.PHONY: install run serve test test-sqlite test-postgres lint format bench loadtest fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -52,6 +52,19 @@ format: install
 # BENCH_WARMUP, BENCH_THREADS, BENCH_ONLY (regex over request keys); see docs/benchmarks.md.
 bench: install  ## The API against a hand-written floor under wrk; writes docs/benchmarks.md
 	$(BIN)/python bench/run.py
+
+# Needs wrk (apt-get install -y wrk), PostgreSQL on 127.0.0.1:5432 and redis-server (the run
+# starts its own on a free port). Knobs: LOAD_SECONDS (60), LOAD_CONNECTIONS (16), LOAD_FAULTS
+# (worker,redis,postgres), LOAD_DATABASE_URL (eventio_load, built once); see docs/reliability.md.
+loadtest: install  ## gunicorn under wrk, clean then through faults; writes docs/reliability.md
+	@command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wrk (Debian/Ubuntu) or brew install wrk" >&2; exit 1; }
+	$(BIN)/python -m reliability.loadtest
+
+# The query fuzzer of tests/api/test_query_fuzz.py for FUZZ_SECONDS (300), in-process on a fresh
+# SQLite file, or on FUZZ_DATABASE_URL (PostgreSQL: EMPTIED and migrated; FUZZ_REDIS_URL for the
+# cache, flushed). Exits 1 on any 5xx or off-contract body; see docs/reliability.md.
+fuzz: install  ## Fuzz every route's query grammar for minutes; writes docs/reliability.md
+	$(BIN)/python -m reliability.fuzz
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
