@@ -202,8 +202,8 @@ def first_difference(a: Any, b: Any, where: str = "$") -> str | None:
 
 def compare_bodies(request: Request, token: str, api: Server, floor: Server) -> tuple[str, int]:
     """`same` or the first difference; and the floor's statement count for the request."""
-    got_api = requests.get(request.url(api.port), headers=auth(token), timeout=60)
-    got_floor = requests.get(request.url(floor.port), headers=auth(token), timeout=60)
+    got_api = requests.get(request.url(api.port), headers=auth(token), timeout=300)
+    got_floor = requests.get(request.url(floor.port), headers=auth(token), timeout=300)
     statements = int(got_floor.headers.get("X-Floor-Statements", "0"))
     if got_api.status_code != 200 or got_floor.status_code != 200:
         return f"status {got_api.status_code} vs {got_floor.status_code}", statements
@@ -231,7 +231,7 @@ def paired_medians(
 
 def getter(session: requests.Session, url: str) -> Callable[[], object]:
     def get() -> object:
-        response = session.get(url, timeout=60)
+        response = session.get(url, timeout=300)
         response.raise_for_status()
         return response
 

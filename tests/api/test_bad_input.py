@@ -282,3 +282,13 @@ def test_raw_utf8_in_the_query_string_is_read_as_utf8(api: Caller) -> None:
         environ_overrides={"QUERY_STRING": raw},
     )
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_a_token_pasted_into_the_path_is_not_echoed(api: Caller, method: str) -> None:
+    # The 404 body names the route as the access line logs it: a secret after `|` redacted.
+    secret = "s3cretValueThatMustNotComeBack"
+    response = api.client.open(f"/api/v2/user/12|{secret}", method=method, headers=api.headers)
+    body = assert_error(response, 404)
+    assert secret not in response.get_data(as_text=True)
+    assert body["message"] == "The route api/v2/user/12|[REDACTED] could not be found."
