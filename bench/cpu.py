@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -144,3 +147,38 @@ def wait_quiet(threshold: float, limit: float) -> float:
         if idle_share() >= threshold:
             break
     return time.monotonic() - started
+
+
+def connections_per_worker(port: int, workers: Iterable[int]) -> list[int]:
+    """Established client connections on `port` per worker process, most first ([] when
+    `ss` is not there): gunicorn's workers keep the keep-alive connections they accept."""
+    try:
+        listed = subprocess.run(
+            ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    counts = dict.fromkeys(workers, 0)
+    for pid in re.findall(r"pid=([0-9]+)", listed):
+        if int(pid) in counts:
+            counts[int(pid)] += 1
+    return sorted(counts.values(), reverse=True)
+
+
+def cpu_and_memory() -> tuple[str, str]:
+    """The CPU's model with its core count, and the memory, as a report describes them."""
+    model, memory_kb = "unknown", 0
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    return f"{model}, {os.cpu_count()} cores", f"{memory_kb / 1024 / 1024:.1f} GiB"

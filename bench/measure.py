@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import statistics
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -57,21 +56,7 @@ class Attempt:
 
 def connection_split(server: Server) -> list[int]:
     """Established connections per worker, most first ([] when `ss` is not there)."""
-    try:
-        listed = subprocess.run(
-            ["ss", "-Htnp", "state", "established", f"( sport = :{server.port} )"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    counts = dict.fromkeys(server.workers(), 0)
-    for pid in re.findall(r"pid=([0-9]+)", listed):
-        if int(pid) in counts:
-            counts[int(pid)] += 1
-    return sorted(counts.values(), reverse=True)
+    return cpu.connections_per_worker(server.port, server.workers())
 
 
 def even(split: list[int], settings: Settings) -> bool:

@@ -7,12 +7,11 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import suppress
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+import cpu
 import orjson
 import redis
 import report
@@ -26,17 +25,7 @@ from settings import BIN, OUT, ROOT, Settings, log
 
 
 def machine(settings: Settings) -> dict[str, str]:
-    cpu = "unknown"
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory_kb = 0
-    with suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_kb = int(line.split()[1])
+    processor, memory = cpu.cpu_and_memory()
     with connect(settings) as conn:
         version = conn.execute("SHOW server_version").fetchone()
     wrk_version = subprocess.run(
@@ -46,8 +35,8 @@ def machine(settings: Settings) -> dict[str, str]:
         [str(BIN / "gunicorn"), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
     return {
-        "CPU": f"{cpu}, {os.cpu_count()} cores",
-        "Memory": f"{memory_kb / 1024 / 1024:.1f} GiB",
+        "CPU": processor,
+        "Memory": memory,
         "OS": f"{os.uname().sysname} {os.uname().release}",
         "PostgreSQL": version[0] if version else "unknown",
         "Redis": redis.Redis.from_url(settings.redis_url).info("server")["redis_version"],

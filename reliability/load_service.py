@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from reliability import bench_module
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -98,21 +99,7 @@ class Gunicorn:
 
     def connection_split(self) -> list[int]:
         """Established client connections per worker, most first ([] without `ss`)."""
-        try:
-            listed = subprocess.run(
-                ["ss", "-Htnp", "state", "established", f"( sport = :{self.port} )"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            ).stdout
-        except (OSError, subprocess.TimeoutExpired):
-            return []
-        counts = dict.fromkeys(self.workers(), 0)
-        for pid in re.findall(r"pid=([0-9]+)", listed):
-            if int(pid) in counts:
-                counts[int(pid)] += 1
-        return sorted(counts.values(), reverse=True)
+        return bench_module("cpu").connections_per_worker(self.port, self.workers())
 
     def kill_worker(self) -> int:
         """SIGKILL one worker, as the kernel's OOM killer would; its pid."""

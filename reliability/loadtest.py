@@ -11,7 +11,6 @@ a worker killed with SIGKILL, Redis restarted, PostgreSQL cut for 5 s.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import platform
 import re
@@ -22,11 +21,10 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -34,6 +32,7 @@ import requests
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from reliability import bench_module
 from reliability.load_figures import Timeline
 from reliability.load_mix import (
     CALLERS,
@@ -64,16 +63,6 @@ RECOVERY_LIMIT_S = 5.0
 QUIET_IDLE = 0.85  # a second with this share of the CPU idle is quiet enough to start
 DISTURBED = 0.10
 BALANCE_TRIES = 20  # other processes' CPU share above which a phase is marked disturbed
-
-
-def bench_module(name: str) -> ModuleType:
-    """A module of bench/ (not a package): cpu.py watches the CPU, wrk.py finds wrk."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 cpu = bench_module("cpu")
@@ -532,17 +521,7 @@ def clean_phase(rig: Rig) -> Phase:
 
 
 def machine(settings: Settings) -> dict[str, str]:
-    model = "unknown"
-    with suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory_kb = 0
-    with suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_kb = int(line.split()[1])
+    processor, memory = cpu.cpu_and_memory()
     with psycopg.connect(plain_url(settings.database_url)) as conn:
         found = conn.execute("SHOW server_version").fetchone()
     redis_version = subprocess.run(
@@ -559,8 +538,8 @@ def machine(settings: Settings) -> dict[str, str]:
     ).stdout
     found_redis = re.search(r"v=(\S+)", redis_version)
     return {
-        "CPU": f"{model}, {os.cpu_count()} cores",
-        "Memory": f"{memory_kb / 1024 / 1024:.1f} GiB",
+        "CPU": processor,
+        "Memory": memory,
         "OS": f"{platform.system()} {platform.release()}",
         "PostgreSQL": found[0] if found else "unknown",
         "Redis": found_redis.group(1) if found_redis else "unknown",

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.api.conftest import (
     API,
@@ -259,28 +260,28 @@ def test_ids_outside_bigint_or_not_ids_are_a_404(
     assert_error(api.get(path.format(**path_ids)), 404)
 
 
+def bookings_with_raw_query(api: Caller, raw_query: str) -> TestResponse:
+    """The bookings list with the query string exactly as a server would pass it on."""
+    return api.client.get(
+        f"/api/v2/event/{api.event_id}/bookings",
+        headers=api.headers,
+        environ_overrides={"QUERY_STRING": raw_query},
+    )
+
+
 @pytest.mark.parametrize(
     "raw_query",
     ["status=\xff\xfe", "filter[\xe9]=1", "include=tickets&sort=\xc3", "\xc0\xaf=1"],
 )
 def test_a_query_string_that_is_not_utf8_is_a_422(api: Caller, raw_query: str) -> None:
     # A server hands the raw request line's bytes over as latin-1: these are not UTF-8.
-    response = api.client.get(
-        f"/api/v2/event/{api.event_id}/bookings",
-        headers=api.headers,
-        environ_overrides={"QUERY_STRING": raw_query},
-    )
-    body = assert_error(response, 422)
+    body = assert_error(bookings_with_raw_query(api, raw_query), 422)
     assert body["errors"] == {"query": ["The query string is not valid UTF-8; percent-encode it."]}
 
 
 def test_raw_utf8_in_the_query_string_is_read_as_utf8(api: Caller) -> None:
     raw = "filter[reference]=" + "é".encode().decode("latin-1")
-    response = api.client.get(
-        f"/api/v2/event/{api.event_id}/bookings",
-        headers=api.headers,
-        environ_overrides={"QUERY_STRING": raw},
-    )
+    response = bookings_with_raw_query(api, raw)
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
