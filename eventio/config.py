@@ -17,6 +17,10 @@ def database_url(url: str | None, instance_path: str) -> str:
     return url
 
 
+# psycopg prepares a statement once it has run this many times: never, in practice.
+NEVER_BY_COUNT = 2**62
+
+
 def engine_options(url: str, config: dict[str, Any]) -> dict[str, Any]:
     """Pool and timeouts per worker process; PostgreSQL gets connect and statement timeouts."""
     # Bound parameters stay out of exception messages and logs: they can hold secrets.
@@ -30,8 +34,10 @@ def engine_options(url: str, config: dict[str, Any]) -> dict[str, Any]:
             connect_args={
                 "connect_timeout": config["DB_CONNECT_TIMEOUT"],
                 "options": f"-c statement_timeout={config['STATEMENT_TIMEOUT_MS']}",
-                # A plan prepared for a small event must not be reused for a large one.
-                "prepare_threshold": None,
+                # A plan prepared for a small event must not be reused for a large one:
+                # nothing is prepared on its own (`None` would also refuse the lookups by
+                # key that ask with `prepare=True`, see eventio.prepared).
+                "prepare_threshold": NEVER_BY_COUNT,
             },
         )
     elif url.startswith("sqlite"):

@@ -101,3 +101,35 @@ def test_psycopg_receives_prepare_for_the_statements_that_ask(
     monkeypatch.setattr(psycopg.Cursor, "execute", spying)
     api.ok(f"/event/{api.event_id}/bookings", {"include": "tickets"})
     assert calls == [True, False, False, True]
+
+
+def test_postgresql_holds_the_lookups_prepared_and_no_list_page(
+    app: Flask, api: Caller, booking: int
+) -> None:
+    """What PostgreSQL itself reports (`pg_prepared_statements`), not only what was asked:
+    psycopg ignores `prepare=True` on a connection whose `prepare_threshold` is None."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.driver != "psycopg":
+        pytest.skip("prepared statements are psycopg's (PostgreSQL)")
+    connections: list[Any] = []
+
+    def remember(conn: Any, cursor: Any, *args: Any) -> None:
+        connections.append(cursor.connection)
+
+    event.listen(engine, "after_cursor_execute", remember)
+    try:
+        for _ in range(2):
+            api.ok(f"/event/{api.event_id}/bookings/{booking}", {"include": "tickets"})
+            api.ok(f"/event/{api.event_id}/bookings", {"include": "tickets"})
+    finally:
+        event.remove(engine, "after_cursor_execute", remember)
+    prepared: list[str] = []
+    for connection in set(connections):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+            prepared += [row[0] for row in cursor.fetchall()]
+    assert any("FROM personal_access_tokens" in sql for sql in prepared), prepared
+    assert any(sql.startswith("SELECT bookings.id") for sql in prepared), prepared
+    assert any("booking_tickets.booking_id" in sql for sql in prepared), prepared
+    assert not any("count(" in sql or "OFFSET" in sql for sql in prepared), prepared
