@@ -6,13 +6,14 @@ above), so the number of statements never grows with the page size.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, and_, any_, bindparam, func, select
+from sqlalchemy import ARRAY, Connection, Select, and_, any_, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -218,12 +219,97 @@ class JoinedShape:
     on: ColumnElement[bool]
 
 
-def keys_match(column: ColumnElement[Any], keys: list[Any], dialect: str) -> ColumnElement[bool]:
+KEYS = "keys"
+# Include statements built once per shape and scope (see `include_statement`).
+STATEMENTS_KEPT = 1024
+
+
+def keys_match(column: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
     """`column = ANY(:keys)` on PostgreSQL: one array parameter, so the statement's text is
-    the same for any number of keys (and can be prepared); `IN (…)` elsewhere."""
+    the same for any number of keys (and can be prepared); an expanding `IN (…)` elsewhere.
+    The keys are bound at execution (`{"keys": […]}`)."""
     if dialect == "postgresql":
-        return column == any_(bindparam("keys", keys, type_=ARRAY(column.type)))
-    return column.in_(keys)
+        return column == any_(bindparam(KEYS, type_=ARRAY(column.type)))
+    return column.in_(bindparam(KEYS, expanding=True))
+
+
+def scope_key(conditions: Sequence[ColumnElement[bool]]) -> tuple[Any, ...]:
+    """The scope's conditions by shape and by every value they bind, so that a statement
+    built for one scope is never reused for another (another event, another caller)."""
+    key: list[Any] = []
+    for condition in conditions:
+        cache_key = condition._generate_cache_key()
+        if cache_key is None:  # not cacheable: a key no other scope can equal
+            return (object(),)
+        values = tuple(_hashable(b.effective_value) for b in cache_key.bindparams)
+        key.append((cache_key.key, values))
+    return tuple(key)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class StatementCache:
+    """The include statements already built, least recently used dropped first.
+
+    Building a statement and deriving SQLAlchemy's cache key from it cost about as much as
+    executing it; a statement object executed again reuses its memoised key."""
+
+    def __init__(self, size: int = STATEMENTS_KEPT) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+        with self._lock:
+            statement = self._kept.get(key)
+            if statement is not None:
+                self._kept.move_to_end(key)
+                return statement
+        statement = build()
+        with self._lock:
+            self._kept[key] = statement
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return statement
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+statements = StatementCache()
+
+
+def include_statement(
+    relation: Relation, joined: Sequence[str], scope: Scope, dialect: str
+) -> Select[Any]:
+    """The relation's rows for the bound `keys`, each followed by the columns of its joined
+    relations, scoped like any include. A lookup by key: its plan is good for any event
+    (prepared). Built once per relation, joins, dialect and scope values."""
+    own = tuple(scope(relation))
+    nested = [(name, tuple(scope(joined_shape(relation.target, name).child))) for name in joined]
+    key = (
+        relation,
+        dialect,
+        scope_key(own),
+        tuple((name, scope_key(conditions)) for name, conditions in nested),
+    )
+
+    def build() -> Select[Any]:
+        target = relation.target
+        statement = target.select()
+        for name, conditions in nested:
+            shape = joined_shape(target, name)
+            condition = and_(shape.on, *(shape.adapt(c) for c in conditions))
+            statement = statement.add_columns(*shape.columns).outerjoin(shape.alias, condition)
+        return (
+            statement.where(keys_match(target.column(relation.remote_key), dialect), *own)
+            .order_by(target.table.c.id)
+            .execution_options(prepare=True)
+        )
+
+    return statements.get(key, build)
 
 
 def _fetch(
@@ -233,20 +319,11 @@ def _fetch(
     scope: Scope,
     joined: Sequence[str] = (),
 ) -> list[Row[Any]]:
-    """The relation's rows for `keys`, each followed by the columns of its joined relations,
-    scoped like any include. A lookup by key: its plan is good for any event (prepared)."""
-    target = relation.target
-    key_column = target.column(relation.remote_key)
-    statement = target.select()
-    for name in joined:
-        shape = joined_shape(target, name)
-        condition = and_(shape.on, *(shape.adapt(c) for c in scope(shape.child)))
-        statement = statement.add_columns(*shape.columns).outerjoin(shape.alias, condition)
-    statement = statement.order_by(target.table.c.id).execution_options(prepare=True)
+    """The relation's rows for `keys` (see `include_statement`), in chunks of keys."""
     dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
+    statement = include_statement(relation, joined, scope, dialect)
     fetched: list[Row[Any]] = []
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         chunk = keys[start : start + KEYS_PER_STATEMENT]
-        page = statement.where(keys_match(key_column, chunk, dialect), *scope(relation))
-        fetched.extend(session.execute(page).all())
+        fetched.extend(session.execute(statement, {KEYS: chunk}).all())
     return fetched

@@ -51,9 +51,11 @@ def fetch_page(
     return list(rows), total
 
 
-def page_url(path: str, pairs: Sequence[tuple[str, str]], page: int) -> str:
-    kept = [(k, v) for k, v in pairs if k != "page"]
-    return f"{path}?{urlencode([*kept, ('page', str(page))])}"
+def page_urls(path: str, pairs: Sequence[tuple[str, str]]) -> Callable[[int], str]:
+    """The URL of any page: the query (without `page`) encoded once, `page` last."""
+    kept = urlencode([(k, v) for k, v in pairs if k != "page"])
+    prefix = f"{path}?{kept}&page=" if kept else f"{path}?page="
+    return lambda page: f"{prefix}{page}"
 
 
 def envelope(
@@ -67,13 +69,14 @@ def envelope(
     last_page = max(math.ceil(total / request.per_page), 1)
     current = request.page
     first_item = request.offset + 1 if data else None
+    url = page_urls(path, pairs)
     return {
         "data": data,
         "links": {
-            "first": page_url(path, pairs, 1),
-            "last": page_url(path, pairs, last_page),
-            "prev": page_url(path, pairs, current - 1) if current > 1 else None,
-            "next": page_url(path, pairs, current + 1) if current < last_page else None,
+            "first": url(1),
+            "last": url(last_page),
+            "prev": url(current - 1) if current > 1 else None,
+            "next": url(current + 1) if current < last_page else None,
         },
         "meta": {
             "current_page": current,

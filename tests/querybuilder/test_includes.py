@@ -341,3 +341,55 @@ def test_load_works_on_an_orm_session(seeded: Connection, library: Library) -> N
         books = loaded(session, library.books, {"author": {}}, ids=[3])
 
     assert books[0]["author"]["full_name"] == "Charles Babbage"
+
+
+# Include statements built once
+
+
+def test_a_scope_with_other_values_never_reuses_a_built_statement(
+    seeded: Connection, library: Library
+) -> None:
+    """Statements are kept by the scope's values too: another event or caller gets its own."""
+
+    def after(number: int) -> Any:
+        def scope(relation: Relation) -> Sequence[ColumnElement[bool]]:
+            return (chapters_t.c.number > number,) if relation.name == "chapters" else ()
+
+        return scope
+
+    first = loaded(seeded, library.books, {"chapters": {}}, ids=[1], scope=after(1))
+    second = loaded(seeded, library.books, {"chapters": {}}, ids=[1], scope=after(2))
+    again = loaded(seeded, library.books, {"chapters": {}}, ids=[1], scope=after(1))
+
+    assert [c["number"] for c in first[0]["chapters"]] == [2, 3]
+    assert [c["number"] for c in second[0]["chapters"]] == [3]
+    assert [c["number"] for c in again[0]["chapters"]] == [2, 3]
+
+
+def test_the_same_include_is_built_once_and_bound_to_each_request_keys(
+    seeded: Connection, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = include_paths.StatementCache()
+    monkeypatch.setattr(include_paths, "statements", kept)
+    chapters = library.books.relations["chapters"]
+    dialect = seeded.dialect.name
+
+    built = include_paths.include_statement(chapters, (), no_scope, dialect)
+    one = loaded(seeded, library.books, {"chapters": {}}, ids=[1])
+    two = loaded(seeded, library.books, {"chapters": {}}, ids=[2, 4])
+
+    assert include_paths.include_statement(chapters, (), no_scope, dialect) is built
+    assert len(kept) == 1
+    assert {c["book_id"] for c in one[0]["chapters"]} == {1}
+    assert [{c["book_id"] for c in book["chapters"]} for book in two] == [{2}, {4}]
+
+
+def test_built_statements_are_bounded_least_recently_used_first() -> None:
+    kept = include_paths.StatementCache(size=2)
+    made = iter(range(100))
+
+    def build() -> Any:
+        return next(made)
+
+    assert [kept.get((key,), build) for key in ("a", "b", "a", "c", "b")] == [0, 1, 0, 2, 3]
+    assert len(kept) == 2
