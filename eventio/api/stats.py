@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 from marshmallow import fields, validate
 from webargs.flaskparser import use_args
 
@@ -13,6 +13,7 @@ from eventio.api.flags import flag
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.extensions import db
+from eventio.prefetch import prefetch
 from eventio.responses import json_response
 from eventio.stats.report import StatsFilters, compute
 
@@ -23,7 +24,25 @@ STATS_ARGS = {
 }
 
 
+def raw_cache_key() -> str | None:
+    """The cache key `event_stats` will read, from the raw query (see eventio.prefetch);
+    None when the view will not read the cache or when the query needs webargs to say."""
+    if flag("no-cache"):
+        return None
+    args = request.args
+    ticket_id = args.get("ticketId")
+    if ticket_id is not None and not (ticket_id.isascii() and ticket_id.isdigit()):
+        return None
+    filters = StatsFilters(
+        ticket_id=int(ticket_id) if ticket_id is not None else None,
+        ticket=args.get("ticket") or None,
+        participant_type=args.get("participant_type") or None,
+    )
+    return filters.cache_key((request.view_args or {})["event_id"])
+
+
 @bp.get("/event/<id:event_id>/stats")
+@prefetch(raw_cache_key)
 @for_event("event")
 @use_args(STATS_ARGS, location="query")
 def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:

@@ -1,0 +1,159 @@
+"""Warm stats read their cache in the rate limiter's Redis round trip (eventio.prefetch).
+
+These need Redis (the limiter and the cache share it): `make test` runs them in its
+PostgreSQL + Redis pass; without Redis there is no round trip to share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis.connection
+from flask import Flask
+
+from eventio.cache import RedisCache
+from tests.api.conftest import Caller
+from tests.factories import (
+    BookingFactory,
+    BookingTicketFactory,
+    TicketFactory,
+    UserFactory,
+    issue_token,
+)
+
+
+@pytest.fixture(autouse=True)
+def needs_redis(app: Flask) -> None:
+    if not isinstance(app.extensions["eventio.cache"], RedisCache):
+        pytest.skip("the limiter and the cache share a round trip only on Redis")
+
+
+class Sent:
+    """Every write to a Redis socket (one per round trip: a pipeline is one write)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def commands(self) -> list[list[bytes]]:
+        """The command names of each write, e.g. [[b"EVALSHA", b"GET"]]."""
+        return [
+            [part for part in write.split(b"\r\n") if part in (b"EVALSHA", b"GET", b"SET")]
+            for write in self.writes
+        ]
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sent]:
+    recorder = Sent()
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def spy(connection: Any, command: Any, check_health: bool = True) -> None:
+        recorder.writes.append(command if isinstance(command, bytes) else b"".join(command))
+        original(connection, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", spy)
+    yield recorder
+
+
+@pytest.fixture
+def sold(api: Caller) -> int:
+    ticket = TicketFactory(event_id=api.event_id, title="Adult").id
+    booking = BookingFactory(event_id=api.event_id, status="confirmed").id
+    BookingTicketFactory(booking_id=booking, ticket_id=ticket, qty=3)
+    return int(ticket)
+
+
+def stats(api: Caller, query: str = "") -> dict[str, Any]:
+    return api.ok(f"/event/{api.event_id}/stats", query)
+
+
+def test_warm_stats_take_one_round_trip_with_the_rate_limit_count(
+    api: Caller, sold: int, sent: Sent
+) -> None:
+    cold = stats(api)
+    sent.writes.clear()
+
+    warm = api.get(f"/event/{api.event_id}/stats")
+
+    assert warm.get_json() == cold
+    assert sent.commands() == [[b"EVALSHA", b"GET"]]
+    assert warm.headers["X-RateLimit-Remaining"] == str(int(warm.headers["X-RateLimit-Limit"]) - 2)
+
+
+def test_after_a_refresh_the_next_read_has_the_refreshed_report(api: Caller, sold: int) -> None:
+    first = stats(api)
+    BookingTicketFactory(
+        booking_id=BookingFactory(event_id=api.event_id, status="confirmed").id,
+        ticket_id=sold,
+        qty=2,
+    )
+    assert stats(api) == first  # still cached
+
+    refreshed = stats(api, "no-cache")
+    warm = stats(api)
+
+    assert refreshed["total_confirmed"] == 5
+    assert warm == refreshed
+
+
+def test_filters_read_their_own_key(api: Caller, sold: int, sent: Sent) -> None:
+    stats(api)
+    other = stats(api, f"ticketId={sold + 1}")
+    sent.writes.clear()
+
+    assert stats(api, f"ticketId={sold + 1}") == other
+    assert other["stats"] == []
+    assert sent.commands() == [[b"EVALSHA", b"GET"]]
+
+
+def test_a_query_only_webargs_can_read_is_served_by_a_read_of_its_own(
+    api: Caller, sold: int, sent: Sent
+) -> None:
+    plain = stats(api, f"ticketId={sold}")
+    sent.writes.clear()
+
+    signed = stats(api, f"ticketId=%2B{sold}")  # `+5`: an integer to webargs
+
+    assert signed == plain
+    assert sent.commands() == [[b"EVALSHA"], [b"GET"]]
+
+
+def test_no_cache_fetches_nothing_early(api: Caller, sold: int, sent: Sent) -> None:
+    stats(api)
+    sent.writes.clear()
+
+    stats(api, "no-cache")
+
+    assert sent.commands()[0] == [b"EVALSHA"]
+    assert [b"SET"] in sent.commands()
+
+
+def test_a_redis_that_lost_its_scripts_still_counts_and_serves(
+    app: Flask, api: Caller, sold: int
+) -> None:
+    cold = stats(api)
+    limiter_redis = app.extensions["eventio.ratelimit"]._storage.get_connection()
+    limiter_redis.script_flush()
+
+    warm = api.get(f"/event/{api.event_id}/stats")
+
+    assert warm.status_code == 200
+    assert warm.get_json() == cold
+    assert warm.headers["X-RateLimit-Remaining"] == str(int(warm.headers["X-RateLimit-Limit"]) - 2)
+
+
+def test_a_refused_caller_gets_the_refusal_not_the_prefetched_report(
+    api: Caller, sold: int, client: Any
+) -> None:
+    stats(api)
+    stranger = issue_token(UserFactory().id)
+
+    response = client.get(
+        f"/api/v2/event/{api.event_id}/stats",
+        headers={"Authorization": f"Bearer {stranger}"},
+    )
+
+    assert response.status_code == 403
+    assert "stats" not in response.get_json()
