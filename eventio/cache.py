@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
@@ -20,12 +21,19 @@ class Cache(Protocol):
 
     def set(self, key: str, value: Any, ttl: int) -> None: ...
 
+    def claim(self, key: str, seconds: float) -> bool:
+        """Take `key`'s computation for up to `seconds`: False while another caller has it."""
+        ...
+
+    def release(self, key: str) -> None: ...
+
 
 class MemoryCache:
     """Per process, bounded; what a bare machine uses when there is no Redis."""
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: dict[str, tuple[float, bytes]] = {}
+        self._claims: dict[str, float] = {}
         self._lock = threading.Lock()
         self._max_entries = max_entries
 
@@ -44,6 +52,18 @@ class MemoryCache:
                 if len(self._entries) >= self._max_entries:
                     self._entries.clear()
             self._entries[key] = (now + ttl, orjson.dumps(value))
+
+    def claim(self, key: str, seconds: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._claims.get(key, 0.0) > now:
+                return False
+            self._claims[key] = now + seconds
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._claims.pop(key, None)
 
 
 class RedisCache:
@@ -70,6 +90,14 @@ class RedisCache:
     def set(self, key: str, value: Any, ttl: int) -> None:
         self._call(self._client.set, key, orjson.dumps(value), ex=ttl)
 
+    def claim(self, key: str, seconds: float) -> bool:
+        # Redis unreachable: every caller computes, as without a cache.
+        taken = self._call(self._client.set, CLAIM + key, b"1", nx=True, px=int(seconds * 1000))
+        return bool(taken) or self._down
+
+    def release(self, key: str) -> None:
+        self._call(self._client.delete, CLAIM + key)
+
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         if self._down and time.monotonic() < self._down_until:
             return None
@@ -85,6 +113,48 @@ class RedisCache:
             log.warning("redis reachable again, cache resumed")
             self._down = False
         return result
+
+
+CLAIM = "claim:"
+WAIT_STEP = 0.05
+
+
+def computed_once(
+    cache: Cache, key: str, ttl: int, compute: Callable[[], Any], wait: float
+) -> tuple[Any, bool]:
+    """The cached value (and True), else the value computed once across every thread,
+    worker and host: the caller that claims the key computes it, the others poll the cache
+    every 50 ms for its value, so an expired report of the flagship is not recomputed by
+    every request that arrives meanwhile. A waiter takes over when the claim is released
+    or lapses without a value (the computing caller failed), and after `wait` seconds
+    computes regardless."""
+    value = cache.get(key)
+    if value is not None:
+        return value, True
+    deadline = time.monotonic() + wait
+    while not cache.claim(key, wait):
+        if time.monotonic() >= deadline:
+            return _computed(cache, key, ttl, compute, claimed=False), False
+        time.sleep(WAIT_STEP)
+        value = cache.get(key)
+        if value is not None:
+            return value, True
+    value = cache.get(key)  # set by the caller whose claim was just released
+    if value is not None:
+        cache.release(key)
+        return value, True
+    return _computed(cache, key, ttl, compute, claimed=True), False
+
+
+def _computed(cache: Cache, key: str, ttl: int, compute: Callable[[], Any], claimed: bool) -> Any:
+    try:
+        value = compute()
+        if ttl > 0:
+            cache.set(key, value, ttl)
+        return value
+    finally:
+        if claimed:
+            cache.release(key)
 
 
 def make_cache(redis_url: str | None) -> Cache:

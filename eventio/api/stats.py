@@ -12,6 +12,7 @@ from eventio.api.blueprint import bp
 from eventio.api.flags import flag
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
+from eventio.cache import computed_once
 from eventio.extensions import db
 from eventio.prefetch import prefetch
 from eventio.responses import json_response
@@ -54,10 +55,18 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
     )
     cache = current_app.extensions["eventio.cache"]
     key = filters.cache_key(access.event_id)
-    report = None if flag("no-cache") else cache.get(key)
-    g.cache_status = "hit" if report is not None else "miss"
-    if report is None:
-        report = compute(db.session, access.event_id, access.event_name, filters)
-        if (ttl := current_app.config["STATS_CACHE_TTL"]) > 0:
-            cache.set(key, report, ttl)
-    return json_response(report)
+    ttl = current_app.config["STATS_CACHE_TTL"]
+
+    def report() -> dict[str, Any]:
+        return compute(db.session, access.event_id, access.event_name, filters)
+
+    if flag("no-cache") or ttl <= 0:
+        body, hit = report(), False
+        if ttl > 0:
+            cache.set(key, body, ttl)
+    else:
+        # As long as the statement timeout allows: a waiter never waits for nothing.
+        wait = current_app.config["STATEMENT_TIMEOUT_MS"] / 1000 + 1
+        body, hit = computed_once(cache, key, ttl, report, wait)
+    g.cache_status = "hit" if hit else "miss"
+    return json_response(body)
