@@ -39,19 +39,68 @@ def ours(server: Server, watcher: psycopg.Connection[tuple[Any, ...]]) -> dict[s
 
 
 @dataclass
-class Attempt:
-    """One API run and one floor run of a request, with what else happened meanwhile."""
+class Slice:
+    """One short wrk run of one stream, and what the machine did meanwhile."""
 
-    results: dict[str, wrk.Result] = field(default_factory=dict)
-    foreign: dict[str, float] = field(default_factory=dict)  # CPU share of other processes
-    spent: dict[str, dict[str, float]] = field(default_factory=dict)  # CPU ms per request
-    splits: dict[str, list[int]] = field(default_factory=dict)  # connections per worker
+    result: wrk.Result
+    seconds: dict[str, float]  # CPU seconds by process group
+    served: float  # requests the CPU watch saw
+    foreign: float
+    split: list[int]
+
+
+@dataclass
+class Attempt:
+    """The streams of one request (the API, the floor, and for warm stats `/user` on the API
+    as its baseline), run in interleaved slices, with what else happened meanwhile."""
+
+    slices: dict[str, list[Slice]] = field(default_factory=dict)
+
+    @property
+    def results(self) -> dict[str, wrk.Result]:
+        return {name: merged(slices) for name, slices in self.slices.items()}
+
+    @property
+    def foreign(self) -> dict[str, float]:  # CPU share of other processes, the worst slice
+        return {name: max(s.foreign for s in slices) for name, slices in self.slices.items()}
+
+    @property
+    def spent(self) -> dict[str, dict[str, float]]:  # CPU ms per request
+        spent: dict[str, dict[str, float]] = {}
+        for name, slices in self.slices.items():
+            served = max(1.0, sum(s.served for s in slices))
+            groups = {group for s in slices for group in s.seconds}
+            spent[name] = {
+                group: sum(s.seconds.get(group, 0.0) for s in slices) * 1000 / served
+                for group in groups
+            }
+        return spent
+
+    @property
+    def splits(self) -> dict[str, list[int]]:  # connections per worker, the worst slice
+        return {
+            name: max((s.split for s in slices), key=lambda split: max(split, default=0))
+            for name, slices in self.slices.items()
+        }
 
     @property
     def worst(self) -> float:
         return max(self.foreign.values())
 
     balanced: bool = True  # every server's connections were spread `even`ly
+
+
+def merged(slices: list[Slice]) -> wrk.Result:
+    """The slices of one stream as one run: throughput over all of them, latencies the
+    median of the slices' (wrk reports percentiles, not the samples behind them)."""
+    results = [s.result for s in slices]
+    return wrk.Result(
+        rps=sum(r.requests for r in results) / sum(r.requests / max(r.rps, 1e-9) for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+    )
 
 
 def connection_split(server: Server) -> list[int]:
@@ -64,21 +113,27 @@ def even(split: list[int], settings: Settings) -> bool:
     return not split or max(split) <= settings.threads_per_worker
 
 
-def run_once(
+@dataclass(frozen=True)
+class Stream:
+    """What one series of slices drives: a request on a server, under a name."""
+
+    name: str
+    server: Server
+    request: Request
+
+
+def run_slice(
     settings: Settings,
-    request: Request,
+    stream: Stream,
     token: str,
-    server: Server,
     watcher: psycopg.Connection[tuple[Any, ...]],
-    attempt: Attempt,
-) -> None:
-    """A warm-up, then the measured wrk run on one server, watched; into `attempt`."""
-    url = request.url(server.port)
-    wrk.run(url, token, wrk.Load(settings.load.threads, settings.load.connections, settings.warmup))
+    seconds: float,
+) -> Slice:
+    """One measured wrk run of `seconds` on the stream's server, watched."""
+    load = wrk.Load(settings.load.threads, settings.load.connections, seconds)
+    server = stream.server
     split: list[int] = []
-    sampler = threading.Timer(
-        settings.load.seconds / 2, lambda: split.extend(connection_split(server))
-    )
+    sampler = threading.Timer(seconds / 2, lambda: split.extend(connection_split(server)))
     watch = cpu.Watch(lambda: ours(server, watcher))
 
     def started() -> None:
@@ -87,9 +142,9 @@ def run_once(
 
     try:
         result = wrk.run(
-            url,
+            stream.request.url(server.port),
             token,
-            settings.load,
+            load,
             balanced=lambda: even(connection_split(server), settings),
             started=started,
         )
@@ -98,13 +153,32 @@ def run_once(
         if sampler.is_alive():
             sampler.join()
         watch.stop()
-    attempt.results[server.name] = result
-    attempt.foreign[server.name] = watch.foreign_share
     # The watch starts half a second into the run: count the requests it saw by the rate.
     served = max(1.0, result.rps * watch.wall_seconds)
-    attempt.spent[server.name] = {k: v * 1000 / served for k, v in watch.seconds.items()}
-    attempt.splits[server.name] = split
-    attempt.balanced = attempt.balanced and even(split, settings)
+    return Slice(result, dict(watch.seconds), served, watch.foreign_share, split)
+
+
+def run_interleaved(
+    settings: Settings, streams: list[Stream], token: str, watcher: psycopg.Connection[Any]
+) -> Attempt:
+    """A warm-up of each stream, then BENCH_SLICES rounds of one short slice per stream, so
+    that a slower minute of a shared machine weighs on every stream alike."""
+    attempt = Attempt()
+    for stream in streams:
+        warmup = wrk.Load(settings.load.threads, settings.load.connections, settings.warmup)
+        wrk.run(stream.request.url(stream.server.port), token, warmup)
+    seconds = settings.slice_seconds
+    for _ in range(settings.slices):
+        for stream in streams:
+            taken = run_slice(settings, stream, token, watcher, seconds)
+            attempt.slices.setdefault(stream.name, []).append(taken)
+            attempt.balanced = attempt.balanced and even(taken.split, settings)
+    return attempt
+
+
+def pair_seconds(settings: Settings, streams: int = 2) -> float:
+    """About how long one attempt takes."""
+    return streams * (settings.warmup + settings.load.seconds + settings.slices) + 2
 
 
 def measure_pair(
@@ -116,24 +190,26 @@ def measure_pair(
     watcher: psycopg.Connection[tuple[Any, ...]],
     deadline: float,
     reserve: float,
+    baseline: Request | None = None,
 ) -> Attempt:
-    """wrk on the API then on the floor, after a quiet moment. Again (up to BENCH_ATTEMPTS,
-    while `reserve` seconds remain before `deadline` for the rest) when other processes took
-    more than BENCH_MAX_FOREIGN of the CPU, or when one worker was left without connections;
-    the best attempt: balanced first, then the calmest."""
+    """The API and the floor (and `baseline` on the API) in interleaved slices, after a
+    quiet moment. Again (up to BENCH_ATTEMPTS, while `reserve` seconds remain before
+    `deadline` for the rest) when other processes took more than BENCH_MAX_FOREIGN of the
+    CPU, or when one worker was left without connections; the best attempt: balanced
+    first, then the calmest."""
+    streams = [Stream("api", api, request), Stream("floor", floor, request)]
+    if baseline is not None:
+        streams.insert(1, Stream("baseline", api, baseline))
     best: Attempt | None = None
-    pair_seconds = 2 * (settings.warmup + settings.load.seconds) + 2
     for number in range(1, settings.attempts + 1):
-        slack = deadline - time.monotonic() - pair_seconds - reserve
+        slack = deadline - time.monotonic() - pair_seconds(settings, len(streams)) - reserve
         if number > 1 and slack <= 0:
             log(f"{request.key}: no time left in the budget for another attempt")
             break
         waited = cpu.wait_quiet(settings.quiet_idle, limit=max(0.0, min(15.0, slack)))
         if waited > 1.5:
             log(f"waited {waited:.0f} s for the machine to quieten")
-        attempt = Attempt()
-        for server in (api, floor):
-            run_once(settings, request, token, server, watcher, attempt)
+        attempt = run_interleaved(settings, streams, token, watcher)
         if best is None or (not attempt.balanced, attempt.worst) < (not best.balanced, best.worst):
             best = attempt
         if attempt.balanced and attempt.worst <= settings.max_foreign:

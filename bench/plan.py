@@ -32,8 +32,11 @@ def bookings_path(event: int, **extra: str) -> str:
     return f"/api/v2/event/{event}/bookings?{urlencode(query)}"
 
 
+USER = Request("user", "/user (baseline)", "/api/v2/user")
+
+
 def build_requests(medium: EventPick, flagship: EventPick, deep_cursor: str) -> list[Request]:
-    requests_: list[Request] = [Request("user", "/user (baseline)", "/api/v2/user")]
+    requests_: list[Request] = [USER]
     for name, pick in (("medium", medium), ("flagship", flagship)):
         requests_.append(
             Request(f"{name}-page", f"{name}: bookings page 1 + includes", bookings_path(pick.id))

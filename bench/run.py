@@ -18,8 +18,15 @@ import report
 import wrk
 from data import EventPick, connect, data_size, ensure_database, issue_token, pick_events
 from inprocess import InProcess, InProcessApi
-from measure import compare_bodies, download, measure_pair, stats_against_sql, unloaded
-from plan import Request, build_requests
+from measure import (
+    compare_bodies,
+    download,
+    measure_pair,
+    pair_seconds,
+    stats_against_sql,
+    unloaded,
+)
+from plan import USER, Request, build_requests
 from servers import servers
 from settings import BIN, OUT, ROOT, Settings, log
 
@@ -72,11 +79,15 @@ def serve_and_measure(
     with servers(settings, token) as (api, floor), connect(settings) as watcher:
         log(f"API on :{api.port} (workers {api.workers()}), floor on :{floor.port}")
         deadline = started + settings.budget_minutes * 60
-        pair_seconds = 2 * (settings.warmup + settings.load.seconds) + 2
         for index, request in enumerate(chosen):
             same, floor_statements = compare_bodies(request, token, api, floor)
-            reserve = (len(chosen) - index - 1) * pair_seconds + 120  # probes and export
-            attempt = measure_pair(settings, request, token, api, floor, watcher, deadline, reserve)
+            # probes and export
+            reserve = (len(chosen) - index - 1) * pair_seconds(settings) + 120
+            # Warm stats are held against /user: run it beside them, slice for slice.
+            baseline = USER if request.key.endswith("stats-warm") else None
+            attempt = measure_pair(
+                settings, request, token, api, floor, watcher, deadline, reserve, baseline
+            )
             row = report.Row(
                 key=request.key,
                 label=request.label,
@@ -92,6 +103,7 @@ def serve_and_measure(
                 floor_cpu=attempt.spent["floor"],
                 api_split=attempt.splits["api"],
                 floor_split=attempt.splits["floor"],
+                baseline=attempt.results.get("baseline"),
             )
             rows.append(row)
             log(report.console_line(row))
@@ -155,6 +167,8 @@ def main() -> None:
             "connections": settings.load.connections,
             "seconds": settings.load.seconds,
             "warmup": settings.warmup,
+            "slices": settings.slices,
+            "slice_seconds": settings.slice_seconds,
             "floor_prepare": (
                 "statements never prepared (`FLOOR_PREPARE=0`)"
                 if os.environ.get("FLOOR_PREPARE") == "0"

@@ -42,6 +42,7 @@ class Settings:
     seed: int
     load: wrk.Load
     warmup: float
+    slices: int
     api_port: int
     floor_port: int
     medium_target: int
@@ -68,6 +69,7 @@ class Settings:
                 seconds=env_float("BENCH_DURATION", 10),
             ),
             warmup=env_float("BENCH_WARMUP", 2),
+            slices=max(1, env_int("BENCH_SLICES", 5)),
             api_port=env_int("BENCH_API_PORT", 8101),
             floor_port=env_int("BENCH_FLOOR_PORT", 8102),
             medium_target=env_int("BENCH_MEDIUM_BOOKINGS", 20_000),
@@ -80,6 +82,11 @@ class Settings:
             # A partial run (BENCH_ONLY) never overwrites the committed page.
             output=(OUT / "benchmarks-partial.md") if only else ROOT / "docs" / "benchmarks.md",
         )
+
+    @property
+    def slice_seconds(self) -> int:
+        """wrk takes whole seconds: each slice is the run's length over the slices, rounded."""
+        return max(1, round(self.load.seconds / self.slices))
 
     def server_env(self) -> dict[str, str]:
         """What both servers (and the in-process app) run with."""
