@@ -91,13 +91,15 @@ class Attempt:
 
 
 def merged(slices: list[Slice]) -> wrk.Result:
-    """The slices of one stream as one run: throughput over all of them, latencies the
-    median of the slices' (wrk reports percentiles, not the samples behind them)."""
+    """The slices of one stream as one run: throughput over all of them (they are of equal
+    length), latencies the median of the slices' that finished requests (wrk reports
+    percentiles, not the samples behind them)."""
     results = [s.result for s in slices]
+    timed = [r for r in results if r.requests > 0] or results
     return wrk.Result(
-        rps=sum(r.requests for r in results) / sum(r.requests / max(r.rps, 1e-9) for r in results),
-        p50_ms=statistics.median(r.p50_ms for r in results),
-        p99_ms=statistics.median(r.p99_ms for r in results),
+        rps=statistics.fmean(r.rps for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in timed),
+        p99_ms=statistics.median(r.p99_ms for r in timed),
         requests=sum(r.requests for r in results),
         errors=sum(r.errors for r in results),
     )
@@ -162,13 +164,18 @@ def run_interleaved(
     settings: Settings, streams: list[Stream], token: str, watcher: psycopg.Connection[Any]
 ) -> Attempt:
     """A warm-up of each stream, then BENCH_SLICES rounds of one short slice per stream, so
-    that a slower minute of a shared machine weighs on every stream alike."""
+    that a slower minute of a shared machine weighs on every stream alike. A request too
+    slow to finish many times in a slice (p99 over a tenth of it) runs in one piece."""
     attempt = Attempt()
-    for stream in streams:
-        warmup = wrk.Load(settings.load.threads, settings.load.connections, settings.warmup)
-        wrk.run(stream.request.url(stream.server.port), token, warmup)
-    seconds = settings.slice_seconds
-    for _ in range(settings.slices):
+    warmup = wrk.Load(settings.load.threads, settings.load.connections, settings.warmup)
+    slowest = max(
+        wrk.run(stream.request.url(stream.server.port), token, warmup).p99_ms for stream in streams
+    )
+    sliced = slowest * 10 <= settings.slice_seconds * 1000
+    slices, seconds = (
+        (settings.slices, settings.slice_seconds) if sliced else (1, settings.load.seconds)
+    )
+    for _ in range(slices):
         for stream in streams:
             taken = run_slice(settings, stream, token, watcher, seconds)
             attempt.slices.setdefault(stream.name, []).append(taken)

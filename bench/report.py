@@ -363,7 +363,9 @@ def markdown(run: Run) -> str:
         "the speed of a shared machine drifts from one ten seconds to the next, and "
         "interleaving makes both sides run through the same drift. A row's rps is "
         "over all its slices; its p50 and p99 are the medians of the slices' (wrk reports "
-        "percentiles, not samples). Warm stats are held against /user, so /user runs in "
+        "percentiles, not samples). A request whose warm-up p99 is over a tenth of a slice (a "
+        "stats recount, a deep offset page) runs in one piece instead. Warm stats are held "
+        "against /user, so /user runs in "
         "slices of its own between theirs (the `beside it` figures under Targets). wrk runs on "
         "the same 2 cores as the servers and PostgreSQL, so absolute numbers are low; both "
         "sides pay the same.",
@@ -371,7 +373,8 @@ def markdown(run: Run) -> str:
         "for a second with 85% of the CPU idle, and it measures the CPU that went to processes "
         "other than the server under test, its PostgreSQL backends, Redis and wrk (`other CPU`, "
         "API / floor, as a share of the machine). A pair with more than 10% elsewhere is run "
-        "again (3 attempts at most, while the run's 14-minute budget allows) and the calmest "
+        "again (3 attempts at most, while the run's budget, `BENCH_BUDGET_MINUTES` (24), "
+        "allows) and the calmest "
         "attempt is kept. A row with a high `other CPU` is less trustworthy than its neighbours.",
         "- gunicorn's workers take wrk's keep-alive connections as they come, and a worker "
         "keeps the ones it took: often one worker holds 6, 7 or all 8 of them while the other "

@@ -76,7 +76,7 @@ class Settings:
             quiet_idle=env_float("BENCH_QUIET_IDLE", 0.85),
             max_foreign=env_float("BENCH_MAX_FOREIGN", 0.10),
             attempts=env_int("BENCH_ATTEMPTS", 3),
-            budget_minutes=env_float("BENCH_BUDGET_MINUTES", 14),
+            budget_minutes=env_float("BENCH_BUDGET_MINUTES", 24),
             threads_per_worker=env_int("GUNICORN_THREADS", 4),
             only=re.compile(only) if only else None,
             # A partial run (BENCH_ONLY) never overwrites the committed page.
