@@ -58,6 +58,7 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
     ttl = current_app.config["STATS_CACHE_TTL"]
 
     def report() -> dict[str, Any]:
+        g.cache_status = "miss"  # logged as a miss even when the computation fails
         return compute(db.session, access.event_id, access.event_name, filters)
 
     if flag("no-cache") or ttl <= 0:
