@@ -55,6 +55,7 @@ class Attempt:
     as its baseline), run in interleaved slices, with what else happened meanwhile."""
 
     slices: dict[str, list[Slice]] = field(default_factory=dict)
+    balanced: bool = True  # every server's connections were spread `even`ly
 
     @property
     def results(self) -> dict[str, wrk.Result]:
@@ -86,8 +87,6 @@ class Attempt:
     @property
     def worst(self) -> float:
         return max(self.foreign.values())
-
-    balanced: bool = True  # every server's connections were spread `even`ly
 
 
 def merged(slices: list[Slice]) -> wrk.Result:

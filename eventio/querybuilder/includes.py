@@ -233,15 +233,20 @@ def keys_match(column: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
     return column.in_(bindparam(KEYS, expanding=True))
 
 
-def scope_key(conditions: Sequence[ColumnElement[bool]]) -> tuple[Any, ...]:
+def scope_key(conditions: Sequence[ColumnElement[bool]]) -> tuple[Any, ...] | None:
     """The scope's conditions by shape and by every value they bind, so that a statement
-    built for one scope is never reused for another (another event, another caller)."""
+    built for one scope is never reused for another (another event, another caller);
+    None when that cannot be told (an uncacheable clause, an unhashable value)."""
     key: list[Any] = []
     for condition in conditions:
         cache_key = condition._generate_cache_key()
-        if cache_key is None:  # not cacheable: a key no other scope can equal
-            return (object(),)
+        if cache_key is None:
+            return None
         values = tuple(_hashable(b.effective_value) for b in cache_key.bindparams)
+        try:
+            hash(values)
+        except TypeError:
+            return None
         key.append((cache_key.key, values))
     return tuple(key)
 
@@ -289,12 +294,7 @@ def include_statement(
     (prepared). Built once per relation, joins, dialect and scope values."""
     own = tuple(scope(relation))
     nested = [(name, tuple(scope(joined_shape(relation.target, name).child))) for name in joined]
-    key = (
-        relation,
-        dialect,
-        scope_key(own),
-        tuple((name, scope_key(conditions)) for name, conditions in nested),
-    )
+    scopes = [scope_key(own), *(scope_key(conditions) for _, conditions in nested)]
 
     def build() -> Select[Any]:
         target = relation.target
@@ -309,7 +309,9 @@ def include_statement(
             .execution_options(prepare=True)
         )
 
-    return statements.get(key, build)
+    if any(key is None for key in scopes):
+        return build()  # a scope that cannot be told apart is never shared
+    return statements.get((relation, tuple(joined), dialect, *scopes), build)
 
 
 def _fetch(

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import JSON, Connection, bindparam
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -393,3 +393,36 @@ def test_built_statements_are_bounded_least_recently_used_first() -> None:
 
     assert [kept.get((key,), build) for key in ("a", "b", "a", "c", "b")] == [0, 1, 0, 2, 3]
     assert len(kept) == 2
+
+
+def test_a_scope_of_value_lists_is_told_apart_by_its_values(
+    seeded: Connection, library: Library
+) -> None:
+    def numbered(numbers: list[int]) -> Any:
+        def scope(relation: Relation) -> Sequence[ColumnElement[bool]]:
+            return (chapters_t.c.number.in_(numbers),) if relation.name == "chapters" else ()
+
+        return scope
+
+    first = loaded(seeded, library.books, {"chapters": {}}, ids=[1], scope=numbered([1, 2]))
+    second = loaded(seeded, library.books, {"chapters": {}}, ids=[1], scope=numbered([3]))
+
+    assert [c["number"] for c in first[0]["chapters"]] == [1, 2]
+    assert [c["number"] for c in second[0]["chapters"]] == [3]
+
+
+def test_a_scope_whose_values_cannot_be_told_apart_is_never_kept(
+    seeded: Connection, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = include_paths.StatementCache()
+    monkeypatch.setattr(include_paths, "statements", kept)
+    unhashable = chapters_t.c.title != bindparam("title", value={"not": "hashable"}, type_=JSON)
+
+    def scope(relation: Relation) -> Sequence[ColumnElement[bool]]:
+        return (unhashable,) if relation.name == "chapters" else ()
+
+    assert include_paths.scope_key((unhashable,)) is None
+    include_paths.include_statement(
+        library.books.relations["chapters"], (), scope, seeded.dialect.name
+    )
+    assert len(kept) == 0
