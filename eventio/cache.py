@@ -17,9 +17,16 @@ log = logging.getLogger(__name__)
 
 
 class Cache(Protocol):
+    """Values are kept as JSON: `get`/`set` (de)serialise, `get_raw`/`set_raw` hand the
+    bytes over as they are (a cached response body needs no round trip through objects)."""
+
     def get(self, key: str) -> Any | None: ...
 
     def set(self, key: str, value: Any, ttl: int) -> None: ...
+
+    def get_raw(self, key: str) -> bytes | None: ...
+
+    def set_raw(self, key: str, raw: bytes, ttl: int) -> None: ...
 
     def claim(self, key: str, seconds: float) -> bool:
         """Take `key`'s computation for up to `seconds`: False while another caller has it."""
@@ -38,20 +45,27 @@ class MemoryCache:
         self._max_entries = max_entries
 
     def get(self, key: str) -> Any | None:
+        raw = self.get_raw(key)
+        return None if raw is None else orjson.loads(raw)
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        self.set_raw(key, orjson.dumps(value), ttl)
+
+    def get_raw(self, key: str) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or entry[0] <= time.monotonic():
             return None
-        return orjson.loads(entry[1])
+        return entry[1]
 
-    def set(self, key: str, value: Any, ttl: int) -> None:
+    def set_raw(self, key: str, raw: bytes, ttl: int) -> None:
         now = time.monotonic()
         with self._lock:
             if len(self._entries) >= self._max_entries:
                 self._entries = {k: e for k, e in self._entries.items() if e[0] > now}
                 if len(self._entries) >= self._max_entries:
                     self._entries.clear()
-            self._entries[key] = (now + ttl, orjson.dumps(value))
+            self._entries[key] = (now + ttl, raw)
 
     def claim(self, key: str, seconds: float) -> bool:
         now = time.monotonic()
@@ -82,13 +96,20 @@ class RedisCache:
         self._down = False
 
     def get(self, key: str) -> Any | None:
-        raw = prefetch.take(key)  # read in the rate limiter's round trip, see eventio.prefetch
-        if raw is prefetch.MISSING:
-            raw = self._call(self._client.get, key)
+        raw = self.get_raw(key)
         return orjson.loads(raw) if raw else None
 
     def set(self, key: str, value: Any, ttl: int) -> None:
-        self._call(self._client.set, key, orjson.dumps(value), ex=ttl)
+        self.set_raw(key, orjson.dumps(value), ttl)
+
+    def get_raw(self, key: str) -> bytes | None:
+        raw = prefetch.take(key)  # read in the rate limiter's round trip, see eventio.prefetch
+        if raw is prefetch.MISSING:
+            raw = self._call(self._client.get, key)
+        return raw or None
+
+    def set_raw(self, key: str, raw: bytes, ttl: int) -> None:
+        self._call(self._client.set, key, raw, ex=ttl)
 
     def claim(self, key: str, seconds: float) -> bool:
         # Redis unreachable: every caller computes, as without a cache.
@@ -120,15 +141,15 @@ WAIT_STEP = 0.05
 
 
 def computed_once(
-    cache: Cache, key: str, ttl: int, compute: Callable[[], Any], wait: float
-) -> tuple[Any, bool]:
-    """The cached value (and True), else the value computed once across every thread,
+    cache: Cache, key: str, ttl: int, compute: Callable[[], bytes], wait: float
+) -> tuple[bytes, bool]:
+    """The cached bytes (and True), else the bytes computed once across every thread,
     worker and host: the caller that claims the key computes it, the others poll the cache
     every 50 ms for its value, so an expired report of the flagship is not recomputed by
     every request that arrives meanwhile. A waiter takes over when the claim is released
     or lapses without a value (the computing caller failed), and after `wait` seconds
     computes regardless."""
-    value = cache.get(key)
+    value = cache.get_raw(key)
     if value is not None:
         return value, True
     deadline = time.monotonic() + wait
@@ -136,21 +157,23 @@ def computed_once(
         if time.monotonic() >= deadline:
             return _computed(cache, key, ttl, compute, claimed=False), False
         time.sleep(WAIT_STEP)
-        value = cache.get(key)
+        value = cache.get_raw(key)
         if value is not None:
             return value, True
-    value = cache.get(key)  # set by the caller whose claim was just released
+    value = cache.get_raw(key)  # set by the caller whose claim was just released
     if value is not None:
         cache.release(key)
         return value, True
     return _computed(cache, key, ttl, compute, claimed=True), False
 
 
-def _computed(cache: Cache, key: str, ttl: int, compute: Callable[[], Any], claimed: bool) -> Any:
+def _computed(
+    cache: Cache, key: str, ttl: int, compute: Callable[[], bytes], claimed: bool
+) -> bytes:
     try:
         value = compute()
         if ttl > 0:
-            cache.set(key, value, ttl)
+            cache.set_raw(key, value, ttl)
         return value
     finally:
         if claimed:

@@ -2,8 +2,8 @@
 
 Every API request already talks to Redis once, to count itself against its budget. A
 route whose answer usually comes from the cache (warm stats) names, with `@prefetch`, the
-cache key it is about to read; the counter and that read then go to Redis in one
-pipeline, and the cache answers the view from what came back. A key the view never asks
+cache key it is about to read; the counter's script then reads that key too, in the same
+call, and the cache answers the view from what came back. A key the view never asks
 for costs nothing more, and a key it asks that was not fetched goes to Redis as before.
 
 The value is only handed to the view, which runs after its authorisation: fetching a key

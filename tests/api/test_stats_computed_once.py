@@ -104,3 +104,22 @@ def test_a_failed_computation_releases_its_claim(
 
     assert api.ok(f"/event/{api.event_id}/stats")["total_confirmed"] == 4
     assert time.monotonic() - started < 5
+
+
+def test_a_hit_sends_the_cached_bytes_as_they_are(
+    app: Flask, api: Caller, sold: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report is kept as the body sent: a hit neither decodes nor re-encodes it (a
+    body re-encoded from a decoded value would not keep these bytes)."""
+    api.ok(f"/event/{api.event_id}/stats")
+    cache = app.extensions["eventio.cache"]
+    key = StatsFilters().cache_key(api.event_id)
+    kept = b'{"event_id": %d,  "stats": [],\n "kept": "as is"}' % api.event_id
+    cache.set_raw(key, kept, 60)
+
+    response = api.get(f"/event/{api.event_id}/stats")
+
+    assert response.status_code == 200
+    assert response.data == kept
+    assert response.mimetype == "application/json"
+    assert cache.get(key) == {"event_id": api.event_id, "stats": [], "kept": "as is"}
