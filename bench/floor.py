@@ -22,6 +22,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://root@127.0.0.1:5432/
 SECRET_KEY = os.environ.get("SECRET_KEY", "").encode()
 STATS_TTL = int(os.environ.get("STATS_CACHE_TTL") or 300)
 # psycopg prepares a statement on its 5th execution; FLOOR_PREPARE=0 never prepares (as the API).
+# The API's default statement timeout, so that both give up on a statement alike under
+# overload, and neither leaves the other a backlog of statements to compete with.
+STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS") or 10_000)
 PREPARE_THRESHOLD = 5 if os.environ.get("FLOOR_PREPARE", "1") != "0" else None
 ACTIVE = ("provisional", "confirmed", "waiting_list")
 USER_TYPE = "App\\Models\\User"
@@ -142,7 +145,11 @@ def connection() -> psycopg.Connection[Row]:
     """One autocommit connection per worker thread, opened on first use."""
     conn: psycopg.Connection[Row] | None = getattr(_local, "conn", None)
     if conn is None or conn.closed:
-        conn = psycopg.connect(DATABASE_URL, autocommit=True)
+        conn = psycopg.connect(
+            DATABASE_URL,
+            autocommit=True,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        )
         conn.prepare_threshold = PREPARE_THRESHOLD
         _local.conn = conn
     return conn

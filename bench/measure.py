@@ -24,6 +24,30 @@ from plan import Request
 from servers import Server, auth
 from settings import PROBES, REDIS_PIDS, Settings, log
 
+ACTIVE_ELSEWHERE = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND state = 'active'"
+)
+
+
+def settle(watcher: psycopg.Connection[tuple[Any, ...]], limit: float = 120.0) -> None:
+    """Wait (at most `limit` s) until no statement runs on the bench database. A request
+    wrk gave up on (a recount under load) goes on in its worker, API or floor alike; left
+    running, it would weigh on whatever is measured next."""
+    started = time.monotonic()
+    while True:
+        row = watcher.execute(ACTIVE_ELSEWHERE).fetchone()
+        busy = row[0] if row else 0
+        waited = time.monotonic() - started
+        if not busy:
+            if waited > 1.5:
+                log(f"waited {waited:.0f} s for earlier statements to finish")
+            return
+        if waited >= limit:
+            log(f"{busy} statements still running after {limit:.0f} s; measuring anyway")
+            return
+        time.sleep(0.5)
+
 
 def ours(server: Server, watcher: psycopg.Connection[tuple[Any, ...]]) -> dict[str, list[int]]:
     """The processes a run of `server` works: gunicorn, its PostgreSQL backends, Redis."""
@@ -148,6 +172,10 @@ def run_slice(
             load,
             balanced=lambda: even(connection_split(server), settings),
             started=started,
+            # A slow request's restart waits for the requests of the start it replaces, so
+            # few are worth it; a fast one's are served within the half second already.
+            tries=25 if seconds <= settings.slice_seconds else 3,
+            before_retry=lambda: settle(watcher),
         )
     finally:
         sampler.cancel()
@@ -164,18 +192,24 @@ def run_interleaved(
 ) -> Attempt:
     """A warm-up of each stream, then BENCH_SLICES rounds of one short slice per stream, so
     that a slower minute of a shared machine weighs on every stream alike. A request too
-    slow to finish many times in a slice (p99 over a tenth of it) runs in one piece."""
+    slow to finish many times in a slice (p99 over a tenth of it, or no answer within the
+    warm-up) runs in one piece."""
     attempt = Attempt()
     warmup = wrk.Load(settings.load.threads, settings.load.connections, settings.warmup)
-    slowest = max(
-        wrk.run(stream.request.url(stream.server.port), token, warmup).p99_ms for stream in streams
-    )
+    slowest = 0.0
+    for stream in streams:
+        run = wrk.run(stream.request.url(stream.server.port), token, warmup)
+        # No answer at all within the warm-up: slower than it, whatever wrk's empty
+        # percentiles (0) say.
+        slowest = max(slowest, run.p99_ms if run.rps > 0 else settings.warmup * 1000)
+        settle(watcher)
     sliced = slowest * 10 <= settings.slice_seconds * 1000
     slices, seconds = (
         (settings.slices, settings.slice_seconds) if sliced else (1, settings.load.seconds)
     )
     for _ in range(slices):
         for stream in streams:
+            settle(watcher)
             taken = run_slice(settings, stream, token, watcher, seconds)
             attempt.slices.setdefault(stream.name, []).append(taken)
             attempt.balanced = attempt.balanced and even(taken.split, settings)
@@ -212,6 +246,7 @@ def measure_pair(
         if number > 1 and slack <= 0:
             log(f"{request.key}: no time left in the budget for another attempt")
             break
+        settle(watcher)
         waited = cpu.wait_quiet(settings.quiet_idle, limit=max(0.0, min(15.0, slack)))
         if waited > 1.5:
             log(f"waited {waited:.0f} s for the machine to quieten")

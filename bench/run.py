@@ -23,6 +23,7 @@ from measure import (
     download,
     measure_pair,
     pair_seconds,
+    settle,
     stats_against_sql,
     unloaded,
 )
@@ -80,6 +81,7 @@ def serve_and_measure(
         log(f"API on :{api.port} (workers {api.workers()}), floor on :{floor.port}")
         deadline = started + settings.budget_minutes * 60
         for index, request in enumerate(chosen):
+            settle(watcher)
             same, floor_statements = compare_bodies(request, token, api, floor)
             # probes and export
             reserve = (len(chosen) - index - 1) * pair_seconds(settings) + 120

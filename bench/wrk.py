@@ -93,11 +93,13 @@ def run(
     balanced: Callable[[], bool] | None = None,
     started: Callable[[], object] | None = None,
     tries: int = 25,
+    before_retry: Callable[[], object] | None = None,
 ) -> Result:
     """`wrk --latency` against `url` with the bearer token; raises if wrk fails.
 
     With `balanced`, asked half a second in: a start it rejects (wrk's connections landed
-    badly on the server's workers) is stopped and made again, `tries` times at most.
+    badly on the server's workers) is stopped and made again, `tries` times at most, after
+    `before_retry` (the stopped start's requests are still being served).
     `started` is called once the run is under way and kept.
     """
     for attempt in range(1, tries + 1):
@@ -110,6 +112,8 @@ def run(
                 if process.poll() is None and not balanced():
                     process.terminate()
                     process.communicate(timeout=10)
+                    if before_retry is not None:
+                        before_retry()
                     continue
             if started is not None:
                 started()
