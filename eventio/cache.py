@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import redis
@@ -16,33 +17,10 @@ from eventio import prefetch
 log = logging.getLogger(__name__)
 
 
-class Cache(Protocol):
-    """Values are kept as JSON: `get`/`set` (de)serialise, `get_raw`/`set_raw` hand the
-    bytes over as they are (a cached response body needs no round trip through objects)."""
-
-    def get(self, key: str) -> Any | None: ...
-
-    def set(self, key: str, value: Any, ttl: int) -> None: ...
-
-    def get_raw(self, key: str) -> bytes | None: ...
-
-    def set_raw(self, key: str, raw: bytes, ttl: int) -> None: ...
-
-    def claim(self, key: str, seconds: float) -> bool:
-        """Take `key`'s computation for up to `seconds`: False while another caller has it."""
-        ...
-
-    def release(self, key: str) -> None: ...
-
-
-class MemoryCache:
-    """Per process, bounded; what a bare machine uses when there is no Redis."""
-
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._entries: dict[str, tuple[float, bytes]] = {}
-        self._claims: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._max_entries = max_entries
+class Cache(ABC):
+    """Values are kept as JSON bytes: `get`/`set` (de)serialise, `get_raw`/`set_raw` hand
+    the bytes over as they are (a cached response body needs no round trip through
+    objects)."""
 
     def get(self, key: str) -> Any | None:
         raw = self.get_raw(key)
@@ -50,6 +28,29 @@ class MemoryCache:
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         self.set_raw(key, orjson.dumps(value), ttl)
+
+    @abstractmethod
+    def get_raw(self, key: str) -> bytes | None: ...
+
+    @abstractmethod
+    def set_raw(self, key: str, raw: bytes, ttl: int) -> None: ...
+
+    @abstractmethod
+    def claim(self, key: str, seconds: float) -> bool:
+        """Take `key`'s computation for up to `seconds`: False while another caller has it."""
+
+    @abstractmethod
+    def release(self, key: str) -> None: ...
+
+
+class MemoryCache(Cache):
+    """Per process, bounded; what a bare machine uses when there is no Redis."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[str, tuple[float, bytes]] = {}
+        self._claims: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._max_entries = max_entries
 
     def get_raw(self, key: str) -> bytes | None:
         with self._lock:
@@ -80,7 +81,7 @@ class MemoryCache:
             self._claims.pop(key, None)
 
 
-class RedisCache:
+class RedisCache(Cache):
     """Redis, shared by every worker and host; an outage means misses, never errors.
 
     After a failure Redis is left alone for `retry_after` seconds, so an outage costs
@@ -94,13 +95,6 @@ class RedisCache:
         self._retry_after = retry_after
         self._down_until = 0.0
         self._down = False
-
-    def get(self, key: str) -> Any | None:
-        raw = self.get_raw(key)
-        return orjson.loads(raw) if raw else None
-
-    def set(self, key: str, value: Any, ttl: int) -> None:
-        self.set_raw(key, orjson.dumps(value), ttl)
 
     def get_raw(self, key: str) -> bytes | None:
         raw = prefetch.take(key)  # read in the rate limiter's round trip, see eventio.prefetch

@@ -106,9 +106,7 @@ def test_a_failed_computation_releases_its_claim(
     assert time.monotonic() - started < 5
 
 
-def test_a_hit_sends_the_cached_bytes_as_they_are(
-    app: Flask, api: Caller, sold: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_hit_sends_the_cached_bytes_as_they_are(app: Flask, api: Caller, sold: None) -> None:
     """The report is kept as the body sent: a hit neither decodes nor re-encodes it (a
     body re-encoded from a decoded value would not keep these bytes)."""
     api.ok(f"/event/{api.event_id}/stats")

@@ -14,6 +14,7 @@ import redis.connection
 from flask import Flask
 
 from eventio.cache import RedisCache
+from eventio.stats.report import StatsFilters
 from tests.api.conftest import Caller
 from tests.factories import (
     BookingFactory,
@@ -117,7 +118,7 @@ def test_filters_read_their_own_key(api: Caller, sold: int, sent: Sent) -> None:
     assert other["stats"] == []
     assert sent.commands() == [[b"EVALSHA"]]
     assert sent.stats_keys_read() == [
-        f"eventio:stats:v1:{api.event_id}:({sold + 1}, None, None)".encode()
+        StatsFilters(ticket_id=sold + 1).cache_key(api.event_id).encode()
     ]
 
 
