@@ -69,6 +69,26 @@ def test_one_booking_with_includes_is_all_prepared_lookups(
     assert recorder.prepared() == [True, True, True, True], recorder.seen
 
 
+def test_one_key_is_bound_as_one_value_so_postgresql_keeps_its_plan(
+    app: Flask, api: Caller, booking: int, recorder: Recorder
+) -> None:
+    """PostgreSQL prices the generic plan of `= ANY(:keys)` for ten keys: for one key it
+    chose to plan again on every execution (0.2 ms of planning for 0.02 ms of work). With
+    `= :keys` its generic plan costs what a custom one does, and it keeps it."""
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect != "postgresql":
+        pytest.skip("`= ANY(:keys)` is PostgreSQL's; elsewhere keys expand into `IN (…)`")
+    second = BookingFactory(event_id=api.event_id).id
+    BookingTicketFactory(booking_id=second, ticket_id=TicketFactory(event_id=api.event_id).id)
+    api.ok(f"/event/{api.event_id}/bookings/{booking}", {"include": "tickets"})
+    api.ok(f"/event/{api.event_id}/bookings", {"include": "tickets"})
+    lines = [sql for _, sql in recorder.seen if sql.startswith("SELECT booking_tickets.id")]
+    assert len(lines) == 2, recorder.seen
+    assert "booking_tickets.booking_id = %(keys)s" in lines[0]
+    assert "booking_tickets.booking_id = ANY (%(keys)s" in lines[1]
+
+
 def test_a_list_page_and_its_count_are_never_prepared(
     api: Caller, booking: int, recorder: Recorder
 ) -> None:
