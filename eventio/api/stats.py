@@ -15,7 +15,7 @@ from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.cache import computed_once
 from eventio.extensions import db
-from eventio.prefetch import prefetch
+from eventio.prefetch import answered_if_prefetched, prefetch
 from eventio.stats.report import StatsFilters, compute
 
 STATS_ARGS = {
@@ -28,7 +28,7 @@ STATS_ARGS = {
 def raw_cache_key() -> str | None:
     """The cache key `event_stats` will read, from the raw query (see eventio.prefetch);
     None when the view will not read the cache or when the query needs webargs to say."""
-    if flag("no-cache"):
+    if flag("no-cache") or current_app.config["STATS_CACHE_TTL"] <= 0:
         return None
     # The first of each (as webargs reads them); `getlist`, because `get` raises and
     # catches an exception for every parameter that is absent.
@@ -48,6 +48,7 @@ def raw_cache_key() -> str | None:
 @bp.get("/event/<id:event_id>/stats")
 @prefetch(raw_cache_key)
 @for_event("event")
+@answered_if_prefetched("application/json")  # a warm report, read with the rate count
 @use_args(STATS_ARGS, location="query")
 def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
     """Report confirmed and provisional tickets sold per ticket type; `no-cache` recomputes."""

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import redis.connection
-from flask import Flask
+from flask import Flask, request
+from webargs import flaskparser
 
 from eventio.cache import RedisCache
 from eventio.stats.report import StatsFilters
@@ -170,4 +171,47 @@ def test_a_refused_caller_gets_the_refusal_not_the_prefetched_report(
     )
 
     assert response.status_code == 403
+    assert "stats" not in response.get_json()
+
+
+def test_a_warm_report_is_sent_without_parsing_the_query_again(
+    api: Caller, sold: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report is cached only once its query was parsed and validated, so the bytes the
+    counter script brought back answer on their own (eventio.prefetch)."""
+    parsed: list[str] = []
+    parse = flaskparser.parser.parse
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(request.path)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(flaskparser.parser, "parse", counting)
+    cold = api.get(f"/event/{api.event_id}/stats", {"ticketId": sold})
+    assert len(parsed) == 1
+
+    warm = api.get(f"/event/{api.event_id}/stats", {"ticketId": sold})
+
+    assert len(parsed) == 1
+    assert warm.status_code == 200
+    assert warm.data == cold.data
+    assert warm.headers["Content-Type"] == "application/json"
+    assert warm.headers["ETag"] == cold.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"ticketId": str(2**63)},  # digits, but past the range
+        {"ticket": "x" * 256},  # longer than the declared 255
+    ],
+)
+def test_a_query_that_fails_validation_is_refused_on_a_warm_cache(
+    api: Caller, sold: int, query: dict[str, str]
+) -> None:
+    stats(api)  # the event's report is warm
+
+    response = api.get(f"/event/{api.event_id}/stats", query)
+
+    assert response.status_code == 422
     assert "stats" not in response.get_json()
