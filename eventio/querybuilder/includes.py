@@ -245,6 +245,7 @@ def single_key(keys: Sequence[Any], dialect: str) -> bool:
 
 
 def bound_keys(keys: Sequence[Any], dialect: str) -> dict[str, Any]:
+    """The execution parameters of an include statement for `keys`."""
     return {KEYS: keys[0] if single_key(keys, dialect) else list(keys)}
 
 
@@ -339,10 +340,12 @@ def _fetch(
 ) -> list[Row[Any]]:
     """The relation's rows for `keys` (see `include_statement`), in chunks of keys."""
     dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
+    statements_by_one: dict[bool, Select[Any]] = {}
     fetched: list[Row[Any]] = []
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         chunk = keys[start : start + KEYS_PER_STATEMENT]
         one = single_key(chunk, dialect)
-        statement = include_statement(relation, joined, scope, dialect, one)
-        fetched.extend(session.execute(statement, bound_keys(chunk, dialect)).all())
+        if one not in statements_by_one:
+            statements_by_one[one] = include_statement(relation, joined, scope, dialect, one)
+        fetched.extend(session.execute(statements_by_one[one], bound_keys(chunk, dialect)).all())
     return fetched
