@@ -80,7 +80,9 @@ class LoadClient:
             )
         except requests.Timeout:
             return Answer(index, started, time.time(), "timeout")
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            # Refused, reset, or cut off in the middle of the body (a worker killed while
+            # it was sending): the connection was lost either way.
             return Answer(index, started, time.time(), "connection-error")
         judged = verdict(
             probe, self.bodies[index], response.status_code, response.headers, response.content
