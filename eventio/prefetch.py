@@ -76,12 +76,11 @@ def answered_if_prefetched(mimetype: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            for key, value in fetched().items():
-                if value is not None:
-                    take(key)
-                    g.cache_status = "hit"
-                    return Response(value, mimetype=mimetype)
-            return view(*args, **kwargs)
+            found = [key for key, value in fetched().items() if value is not None]
+            if not found:
+                return view(*args, **kwargs)
+            g.cache_status = "hit"
+            return Response(take(found[0]), mimetype=mimetype)
 
         return wrapper  # type: ignore[return-value]
 

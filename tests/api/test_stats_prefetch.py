@@ -215,3 +215,19 @@ def test_a_query_that_fails_validation_is_refused_on_a_warm_cache(
 
     assert response.status_code == 422
     assert "stats" not in response.get_json()
+
+
+def test_with_the_cache_turned_off_a_report_left_in_redis_is_not_sent(
+    app: Flask, api: Caller, sold: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`STATS_CACHE_TTL=0` computes every report: one cached before the setting changed
+    is neither fetched early nor sent."""
+    assert stats(api)["total_confirmed"] == 3  # cached under the default TTL
+    BookingTicketFactory(
+        booking_id=BookingFactory(event_id=api.event_id, status="confirmed").id,
+        ticket_id=sold,
+        qty=2,
+    )
+    monkeypatch.setitem(app.config, "STATS_CACHE_TTL", 0)
+
+    assert stats(api)["total_confirmed"] == 5
