@@ -149,7 +149,7 @@ def test_a_redis_that_lost_its_scripts_still_counts_and_serves(
     app: Flask, api: Caller, sold: int
 ) -> None:
     cold = stats(api)
-    limiter_redis = app.extensions["eventio.ratelimit"]._storage.get_connection()
+    limiter_redis = app.extensions["eventio.ratelimit"].storage.get_connection()
     limiter_redis.script_flush()
 
     warm = api.get(f"/event/{api.event_id}/stats")

@@ -70,10 +70,10 @@ def limited(request: pytest.FixtureRequest, make_app: MakeApp) -> FlaskClient:
 
 @pytest.fixture
 def limiter_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Flask-Limiter's log; an in-process Alembic upgrade (fileConfig) disables old loggers."""
-    logger = logging.getLogger("flask-limiter")
+    """The rate limiter's log; an in-process Alembic upgrade (fileConfig) disables old loggers."""
+    logger = logging.getLogger("eventio.ratelimit")
     was_disabled, logger.disabled = logger.disabled, False
-    caplog.set_level(logging.INFO, logger="flask-limiter")
+    caplog.set_level(logging.INFO, logger="eventio.ratelimit")
     yield caplog
     logger.disabled = was_disabled
 
@@ -161,6 +161,30 @@ def test_the_limit_is_configurable_and_can_be_switched_off(
     assert "X-RateLimit-Limit" not in answers[-1].headers
 
 
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_every_limit_of_several_counts_and_the_headers_name_the_narrowest(
+    storage: str, make_app: MakeApp, manager: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """`RATE_LIMIT` may list several budgets, as Laravel's throttle may: each request
+    counts against all of them; the headers describe the narrowest window until another
+    budget runs out first, and then the 429 describes that one."""
+    redis_url = None
+    if storage == "redis":
+        request.getfixturevalue("redis_db")
+        redis_url = REDIS_URL
+    client = make_app(RATE_LIMIT="5 per minute; 3 per hour", REDIS_URL=redis_url).test_client()
+    answers = [get(client, manager["headers"]) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 3
+    assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["5"] * 3
+    assert [remaining(a) for a in answers] == [4, 3, 2]
+    refused = get(client, manager["headers"])
+    assert refused.status_code == 429
+    assert refused.get_json() == TOO_MANY
+    assert (refused.headers["X-RateLimit-Limit"], remaining(refused)) == ("3", 0)
+    # The hour's window: far more than a minute to wait.
+    assert 60 < int(refused.headers["Retry-After"]) <= 3600
+
+
 def test_a_malformed_limit_fails_at_start(make_app: MakeApp) -> None:
     with pytest.raises(ValueError):
         make_app(RATE_LIMIT="lots per fortnight")
@@ -212,7 +236,7 @@ def test_a_redis_outage_fails_open_with_one_warning_and_limits_resume(
 
 
 def wait_until_redis_counts_again(client: FlaskClient, redis_db: redis.Redis) -> None:
-    """Flask-Limiter pings Redis again after a back-off of 1, 2, 4… seconds."""
+    """The limiter pings Redis again after a back-off of 1, 2, 4… seconds."""
     deadline = time.monotonic() + 15
     probe = 0
     while time.monotonic() < deadline:

@@ -68,7 +68,6 @@ SERVER_PACKAGES = (
     "flask",
     "flask_compress",
     "flask_cors",
-    "flask_limiter",
     "flask_migrate",
     "flask_sqlalchemy",
     "gunicorn",
