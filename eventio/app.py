@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventio import (
@@ -30,11 +31,23 @@ from eventio.responses import OrjsonProvider
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
+class NoSessions(SessionInterface):
+    """The API keeps nothing between requests: no session cookie is read, signed or set
+    (Flask's default opens a signed-cookie session on every request)."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        return None  # Flask then uses its null session
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
         "eventio", instance_path=os.environ.get("EVENTIO_INSTANCE_PATH"), static_folder=None
     )
     app.json = OrjsonProvider(app)
+    app.session_interface = NoSessions()
     app.config.update(from_environment(app.instance_path))
     if config:
         app.config.update(config)

@@ -13,6 +13,16 @@ from flask_compress import Compress
 
 compress = Compress()
 MEDIA_TYPES = ["application/json", "text/csv", "application/x-ndjson"]
+# The request headers Werkzeug's `make_conditional` answers; without one it would only
+# add a `Date` (which `drop_date` removes again), so it is not called.
+CONDITIONS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+    "HTTP_RANGE",
+)
 
 
 def add_etag(response: Response) -> Response:
@@ -23,7 +33,8 @@ def add_etag(response: Response) -> Response:
         and not response.direct_passthrough
     ):
         response.add_etag()
-        response.make_conditional(request)
+        if any(header in request.environ for header in CONDITIONS):
+            response.make_conditional(request)
     return response
 
 

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from eventio.pg_cursor import LazilyDescribedCursor
+
 
 def database_url(url: str | None, instance_path: str) -> str:
     """Default to an SQLite file under `instance/`; use psycopg 3 for bare `postgresql://`."""
@@ -38,6 +40,7 @@ def engine_options(url: str, config: dict[str, Any]) -> dict[str, Any]:
                 # nothing is prepared on its own (`None` would also refuse the lookups by
                 # key that ask with `prepare=True`, see eventio.prepared).
                 "prepare_threshold": NEVER_BY_COUNT,
+                "cursor_factory": LazilyDescribedCursor,
             },
         )
     elif url.startswith("sqlite"):

@@ -70,6 +70,16 @@ def api(client: FlaskClient, manager: dict[str, Any]) -> Caller:
     return Caller(client, manager["headers"], manager["event"].id, manager["user"].id)
 
 
+@pytest.fixture
+def booking(api: Caller) -> int:
+    """One booking at the caller's event, with a ticket line and a group with a customer."""
+    ticket = TicketFactory(event_id=api.event_id).id
+    group = GroupFactory(event_id=api.event_id, customer_id=CustomerFactory().id).id
+    booking = BookingFactory(event_id=api.event_id, group_id=group).id
+    BookingTicketFactory(booking_id=booking, ticket_id=ticket)
+    return int(booking)
+
+
 def assert_error(response: TestResponse, status: int) -> dict[str, Any]:
     """The contract's error body: a message, and an `errors` object exactly on a 422."""
     assert response.status_code == status, response.get_data(as_text=True)

@@ -19,8 +19,6 @@ from tests.api.conftest import Caller
 from tests.factories import (
     BookingFactory,
     BookingTicketFactory,
-    CustomerFactory,
-    GroupFactory,
     TicketFactory,
 )
 
@@ -45,15 +43,6 @@ def recorder(app: Flask) -> Iterator[Recorder]:
     event.listen(engine, "before_cursor_execute", recorder)
     yield recorder
     event.remove(engine, "before_cursor_execute", recorder)
-
-
-@pytest.fixture
-def booking(api: Caller) -> int:
-    ticket = TicketFactory(event_id=api.event_id).id
-    group = GroupFactory(event_id=api.event_id, customer_id=CustomerFactory().id).id
-    booking = BookingFactory(event_id=api.event_id, group_id=group).id
-    BookingTicketFactory(booking_id=booking, ticket_id=ticket)
-    return int(booking)
 
 
 def test_one_booking_with_includes_is_all_prepared_lookups(
