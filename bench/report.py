@@ -344,7 +344,9 @@ def markdown(run: Run) -> str:
         "## Method",
         "",
         "- Both servers run under gunicorn with `gunicorn.conf.py` (gthread, 2 workers x 4 "
-        "threads), `GUNICORN_MAX_REQUESTS=0` so that no worker is recycled mid-run. The API "
+        "threads), `GUNICORN_MAX_REQUESTS=0` so that no worker is recycled mid-run, and "
+        "`--reuse-port`, so that each worker listens on its own socket and the kernel spreads "
+        "wrk's connections over both (a run whose split is uneven is restarted). The API "
         "runs with Redis (`redis://127.0.0.1:6379/9`, flushed at the start) for its caches and "
         "its rate limiter (left on, its budget raised out of reach).",
         "- The floor is `bench/floor.py`: a bare WSGI callable, hand-written SQL through psycopg 3 "

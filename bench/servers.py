@@ -60,7 +60,18 @@ def start_server(settings: Settings, name: str, app: str, port: int, extra: list
         "BIND": f"127.0.0.1:{port}",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics),
     }
-    command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), *extra, app]
+    # Each worker listens on a socket of its own (SO_REUSEPORT), so the kernel spreads
+    # wrk's connections over the workers. On one shared socket, the worker that had the
+    # previous run's connections was the one awake to accept all of the next run's: the
+    # API came out 8 + 0 on every retry, and a page was measured on one worker (one core).
+    command = [
+        str(BIN / "gunicorn"),
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--reuse-port",
+        *extra,
+        app,
+    ]
     with (OUT / f"{name}.log").open("wb") as log_file:
         process = subprocess.Popen(
             command,
