@@ -4,8 +4,9 @@ psycopg builds a `Column` object per result column each time `cursor.description
 read, and SQLAlchemy reads it after every statement. For a statement it has compiled
 before (every statement the API runs, after the first request), SQLAlchemy keeps the
 result's metadata with the compiled form and only asks whether there is a description.
-Building the columns nobody reads then cost about a tenth of the CPU of a single-booking
-request. This cursor answers with a sequence that builds them on first use instead.
+Building the columns nobody reads (about 45 for one booking with its includes) cost
+some 4% of that request's CPU. This cursor answers with a sequence that builds them on
+first use instead.
 """
 
 from __future__ import annotations
@@ -60,11 +61,6 @@ class LazyDescription(Sequence[Column]):
 
     def __iter__(self) -> Iterator[Column]:
         return iter(self._built())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LazyDescription):
-            other = other._built()
-        return self._built() == other
 
     def __repr__(self) -> str:
         return repr(self._built())

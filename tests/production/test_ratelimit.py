@@ -235,6 +235,39 @@ def test_a_redis_outage_fails_open_with_one_warning_and_limits_resume(
     assert len(problems) == 1, [r.getMessage() for r in problems]
 
 
+def test_while_redis_is_down_it_is_pinged_after_a_growing_pause_not_per_request(
+    make_app: MakeApp,
+    redis_db: redis.Redis,
+    redis_proxy: TcpProxy,
+    manager: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = make_app(
+        REDIS_URL=f"redis://127.0.0.1:{redis_proxy.port}/{REDIS_DB}", RATE_LIMIT="100 per minute"
+    )
+    client = app.test_client()
+    assert remaining(get(client, manager["headers"])) == 99
+    storage = app.extensions["eventio.ratelimit"].storage
+    pings: list[float] = []
+    ping = storage.check
+
+    def counted_ping() -> bool:
+        pings.append(time.monotonic())
+        return bool(ping())
+
+    monkeypatch.setattr(storage, "check", counted_ping)
+    redis_proxy.cut()
+    went_down = time.monotonic()
+    for _ in range(10):
+        assert get(client, manager["headers"]).status_code == 200
+    if time.monotonic() - went_down < 1:
+        assert pings == []  # the first ping waits a second
+    time.sleep(max(0.0, went_down + 1.1 - time.monotonic()))
+    for _ in range(10):
+        assert get(client, manager["headers"]).status_code == 200
+    assert len(pings) == 1  # one ping, then a pause of two seconds
+
+
 def wait_until_redis_counts_again(client: FlaskClient, redis_db: redis.Redis) -> None:
     """The limiter pings Redis again after a back-off of 1, 2, 4… seconds."""
     deadline = time.monotonic() + 15
