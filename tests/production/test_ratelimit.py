@@ -165,9 +165,9 @@ def test_the_limit_is_configurable_and_can_be_switched_off(
 def test_every_limit_of_several_counts_and_the_headers_name_the_narrowest(
     storage: str, make_app: MakeApp, manager: dict[str, Any], request: pytest.FixtureRequest
 ) -> None:
-    """`RATE_LIMIT` may list several budgets, as Laravel's throttle may: each request
-    counts against all of them; the headers describe the narrowest window until another
-    budget runs out first, and then the 429 describes that one."""
+    """`RATE_LIMIT` may list several budgets, as Laravel's throttle may: a request served
+    counts against each; the headers describe the narrowest window until another budget
+    runs out first, and then the 429 describes that one."""
     redis_url = None
     if storage == "redis":
         request.getfixturevalue("redis_db")
