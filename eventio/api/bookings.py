@@ -14,9 +14,9 @@ from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.errors import ApiError
-from eventio.extensions import db
 from eventio.models import ACTIVE_STATUSES
 from eventio.querybuilder import AllowedFilter, QuerySpec
+from eventio.reads import reads
 
 BOOKINGS = QuerySpec(
     resources.bookings,
@@ -64,11 +64,10 @@ def show_booking(access: EventAccess, booking_id: int) -> Select[Any]:
 
 
 def require_booking(access: EventAccess, booking_id: int) -> None:
-    found = db.session.execute(
-        select(bookings.c.id).where(
-            bookings.c.id == booking_id, bookings.c.event_id == access.event_id
-        )
-    ).first()
+    statement = select(bookings.c.id).where(
+        bookings.c.id == booking_id, bookings.c.event_id == access.event_id
+    )
+    found = reads().execute(statement).first()
     if found is None:
         raise ApiError.not_found("Booking not found.")
 

@@ -14,9 +14,9 @@ from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.errors import ApiError
-from eventio.extensions import db
 from eventio.models import ACTIVE_STATUSES
 from eventio.querybuilder import AllowedFilter, QuerySpec
+from eventio.reads import reads
 
 GROUPS = QuerySpec(
     resources.groups,
@@ -68,9 +68,10 @@ def show_group(access: EventAccess, group_id: int) -> Select[Any]:
 @paginated(GROUP_BOOKINGS)
 def list_group_bookings(access: EventAccess, group_id: int) -> Select[Any]:
     """List a group's active bookings; `include_cancelled` adds the cancelled ones."""
-    group = db.session.execute(
-        select(groups.c.id).where(groups.c.id == group_id, groups.c.event_id == access.event_id)
-    ).first()
+    lookup = select(groups.c.id).where(
+        groups.c.id == group_id, groups.c.event_id == access.event_id
+    )
+    group = reads().execute(lookup).first()
     if group is None:
         raise ApiError.not_found("Group not found.")
     statement = resources.bookings.select().where(

@@ -21,7 +21,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from eventio.api import export
 from eventio.auth.guard import caller, event_access, require_areas
 from eventio.errors import ApiError
-from eventio.extensions import db
 from eventio.prepared import PREPARE
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
 from eventio.querybuilder.builder import BuiltQuery
@@ -29,6 +28,7 @@ from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
 from eventio.querybuilder.includes import Scope, count_key, load, relations
 from eventio.querybuilder.pagination import cursor_envelope
 from eventio.querybuilder.resource import Relation
+from eventio.reads import reads
 from eventio.responses import json_response
 
 StatementView = Callable[..., Select[Any]]
@@ -57,7 +57,7 @@ def authorize_includes(spec: QuerySpec, built: BuiltQuery) -> None:
 
 def connection() -> Connection:
     """The request's Core connection: rows need no ORM, so skip its execution path."""
-    return db.session.connection()
+    return reads()
 
 
 def query_pairs() -> list[tuple[str, str]]:

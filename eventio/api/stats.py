@@ -14,8 +14,8 @@ from eventio.api.flags import flag
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.cache import computed_once
-from eventio.extensions import db
 from eventio.prefetch import answered_if_prefetched, prefetch
+from eventio.reads import reads
 from eventio.stats.report import StatsFilters, compute
 
 STATS_ARGS = {
@@ -63,7 +63,7 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
 
     def report() -> bytes:
         g.cache_status = "miss"  # logged as a miss even when the computation fails
-        return orjson.dumps(compute(db.session, access.event_id, access.event_name, filters))
+        return orjson.dumps(compute(reads(), access.event_id, access.event_name, filters))
 
     # The body is cached as the bytes sent: a hit is answered without decoding it.
     if flag("no-cache") or ttl <= 0:

@@ -12,8 +12,8 @@ from webargs.flaskparser import use_args
 from eventio.api.blueprint import bp
 from eventio.auth.guard import caller
 from eventio.auth.permissions import active_assignment
-from eventio.extensions import db
 from eventio.models import EventRole, EventUser
+from eventio.reads import reads
 from eventio.responses import json_response
 
 EVENT_ID = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
@@ -28,12 +28,13 @@ def current_user(args: dict[str, Any]) -> Response:
         "data": {"id": me.user_id, "name": me.user_name, "email": me.user_email}
     }
     if "eventId" in args:
-        role = db.session.execute(
+        statement = (
             select(EventRole.id, EventRole.title)
             .join(EventUser, active_assignment(me.user_id))
             .where(EventUser.event_id == args["eventId"])
             .order_by(EventUser.id)
             .limit(1)
-        ).first()
+        )
+        role = reads().execute(statement).first()
         body["event_role"] = {"id": role.id, "title": role.title} if role else None
     return json_response(body)

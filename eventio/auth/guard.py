@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-from sqlalchemy import Connection, Select, bindparam, or_, update
+from sqlalchemy import Select, bindparam, or_, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from eventio.auth.permissions import (
@@ -23,6 +23,7 @@ from eventio.auth.tokens import BY_HASH, BY_ID, Authenticated, lookup, verify
 from eventio.errors import ApiError
 from eventio.extensions import db
 from eventio.models import PersonalAccessToken, User
+from eventio.reads import discard, reads
 
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -41,7 +42,6 @@ def bearer_token() -> str | None:
     return token
 
 
-AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 EVENT_ID = bindparam("event_id")
 # The token lookups extended with the caller's permissions at the route's event.
 AT_EVENT = {
@@ -51,27 +51,17 @@ AT_EVENT = {
 
 
 def execute(statement: Select[Any], params: dict[str, Any]) -> list[Any]:
-    """The request's first statement, on the connection the request keeps.
+    """The request's first statement, on the connection it reads on (eventio.reads).
 
-    On PostgreSQL that connection reads in autocommit: a read needs no BEGIN and no
-    ROLLBACK, two round trips of three (each statement sees committed rows, as in the
-    default READ COMMITTED). A connection the pool handed out stale (the database
-    restarted since) is replaced once, so no ping is needed before each request."""
+    A connection the database dropped since the last request (it restarted) is replaced
+    once, so no ping is needed before each request."""
     try:
-        return list(request_connection().execute(statement, params))
+        return list(reads().execute(statement, params))
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        db.session.rollback()
-        return list(request_connection().execute(statement, params))
-
-
-def request_connection() -> Connection:
-    """The session's connection, taken in autocommit on PostgreSQL when it is the first."""
-    session = db.session()
-    if session.in_transaction() or db.engine.dialect.name != "postgresql":
-        return session.connection()
-    return session.connection(execution_options=AUTOCOMMIT)
+        discard()
+        return list(reads().execute(statement, params))
 
 
 def authenticate() -> None:
@@ -142,7 +132,7 @@ def authorize_event(event_id: int, areas: Iterable[str]) -> EventAccess:
         access = prefetched[1]
     else:
         statement = event_access_statement(event_id, caller().user_id)
-        access = access_from_rows(list(db.session.connection().execute(statement).all()))
+        access = access_from_rows(list(reads().execute(statement).all()))
     if access is None:
         raise ApiError.not_found(f"Event {event_id} not found.")
     require_areas(access, areas)

@@ -59,7 +59,8 @@ RATE_LIMITED = Counter(
 # `livesum`: the total over live workers; a dead worker's value is dropped by child_exit.
 POOL_CHECKED_OUT = Gauge(
     "eventio_db_pool_checked_out",
-    "Database connections in use, by engine.",
+    "Database connections checked out of the pool (in use, or held by a thread for its "
+    "requests' reads), by engine.",
     ["engine"],
     multiprocess_mode="livesum",
 )

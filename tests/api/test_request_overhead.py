@@ -81,3 +81,42 @@ def test_the_api_opens_no_cookie_session(app: Flask, api: Caller) -> None:
     response = api.get("/user")
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
+
+
+def test_flask_asks_once_per_function_whether_it_is_a_coroutine(
+    api: Caller, booking: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flask passes every hook and the view through `ensure_sync` on every request; the
+    app remembers the answer instead of asking `inspect` again each time."""
+    import flask.app
+
+    path = f"/event/{api.event_id}/bookings/{booking}"
+    api.ok(path)
+    asked: list[Any] = []
+    original = flask.app.iscoroutinefunction
+
+    def counting(func: Any) -> bool:
+        asked.append(func)
+        return original(func)
+
+    monkeypatch.setattr(flask.app, "iscoroutinefunction", counting)
+    api.ok(path)
+    assert asked == []
+
+
+def test_an_async_view_still_runs_through_flask(app: Flask) -> None:
+    """The memo keeps Flask's own answer: a coroutine function is still wrapped."""
+
+    async def view() -> str:
+        return "ok"
+
+    def plain() -> str:
+        return "ok"
+
+    assert app.ensure_sync(plain) is plain
+    assert app.ensure_sync(plain) is plain
+    try:
+        wrapped = app.ensure_sync(view)
+    except RuntimeError:  # Flask's answer without its async extra: refused, not run bare
+        return
+    assert wrapped is not view

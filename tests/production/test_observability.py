@@ -373,11 +373,16 @@ def test_rate_limit_rejections_are_counted(observed_client: FlaskClient, scrape:
     assert value(after, name, **labels) - value(before, name, **labels) == 3
 
 
-def test_the_pool_gauges_follow_checkouts(observed_client: FlaskClient, scrape: Scrape) -> None:
+def test_the_pool_gauges_follow_checkouts(
+    observed: Flask, observed_client: FlaskClient, scrape: Scrape
+) -> None:
+    # On PostgreSQL a thread that served an API request keeps its read connection out of
+    # the pool (eventio.reads): those count as checked out, before, during and after.
+    held = len(observed.extensions.get("eventio.reads", ()))
     during = parse_metrics(observed_client.get("/test/pool-while-connected").get_data(as_text=True))
-    assert value(during, "eventio_db_pool_checked_out", engine="default") >= 1
+    assert value(during, "eventio_db_pool_checked_out", engine="default") >= held + 1
     after = scrape()
-    assert value(after, "eventio_db_pool_checked_out", engine="default") == 0
+    assert value(after, "eventio_db_pool_checked_out", engine="default") == held
     assert value(after, "eventio_db_pool_size", engine="default") >= 1
 
 

@@ -1,0 +1,118 @@
+"""The connection a request reads on.
+
+On PostgreSQL each worker thread keeps one Core connection, in autocommit, for the reads
+of all its requests, as the benchmark's floor keeps one psycopg connection per thread.
+Taking a connection through the ORM session costs about a sixth of a small request's CPU:
+the session's setup and teardown, the pool's checkout and checkin, and switching the
+connection to autocommit and back each time. A read in autocommit needs no BEGIN and no
+ROLLBACK; each statement sees committed rows, as in PostgreSQL's default READ COMMITTED.
+
+A held connection is replaced when it is older than the pool's `pool_recycle`, or when
+the database dropped it (SQLAlchemy then marks it invalidated). It holds a place in the
+pool: `DB_POOL_SIZE` should be at least the threads of a worker (docs/deployment.md).
+
+SQLite (the embedded default, and the SQLite test suite) reads on the session's
+connection, as every write does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import weakref
+
+from flask import Flask, current_app
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from eventio.extensions import db
+
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+EXTENSION = "eventio.reads"
+
+
+class HeldConnections:
+    """One autocommit connection per thread, kept from request to request."""
+
+    def __init__(self, engine: Engine, recycle_seconds: float) -> None:
+        self.engine = engine
+        self.recycle_seconds = recycle_seconds
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        # Every thread's connection, so `close_all` can end them (tests, shutdown).
+        self._held: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+    def get(self) -> Connection:
+        local = self._local
+        connection: Connection | None = getattr(local, "connection", None)
+        if (
+            connection is None
+            or connection.closed
+            or connection.invalidated
+            or time.monotonic() >= local.expires
+        ):
+            connection = self._replace()
+        return connection
+
+    def discard(self) -> None:
+        """Close this thread's connection; the next read opens a new one."""
+        connection: Connection | None = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            self._close(connection)
+
+    def __len__(self) -> int:
+        """How many threads hold a connection (each counts as checked out of the pool)."""
+        with self._lock:
+            return len(self._held)
+
+    def close_all(self) -> None:
+        """Close every thread's connection; for when no request is running."""
+        with self._lock:
+            held = list(self._held)
+        for connection in held:
+            self._close(connection)
+
+    def _replace(self) -> Connection:
+        self.discard()
+        connection = self.engine.connect().execution_options(**AUTOCOMMIT)
+        self._local.connection = connection
+        self._local.expires = time.monotonic() + self.recycle_seconds
+        with self._lock:
+            self._held.add(connection)
+        return connection
+
+    def _close(self, connection: Connection) -> None:
+        with self._lock:
+            self._held.discard(connection)
+        with contextlib.suppress(SQLAlchemyError):  # unusable already: being thrown away
+            connection.close()
+
+
+def reads() -> Connection:
+    """The connection this request reads on."""
+    held: HeldConnections | None = current_app.extensions.get(EXTENSION)
+    if held is None:
+        return db.session.connection()
+    return held.get()
+
+
+def discard() -> None:
+    """Drop this thread's read connection (after the database dropped it)."""
+    held: HeldConnections | None = current_app.extensions.get(EXTENSION)
+    if held is None:
+        db.session.rollback()
+    else:
+        held.discard()
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+    recycle = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_recycle", -1)
+    app.extensions[EXTENSION] = HeldConnections(
+        engine, recycle if recycle and recycle > 0 else float("inf")
+    )
