@@ -25,7 +25,15 @@ from eventio.prepared import PREPARE
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
-from eventio.querybuilder.includes import Scope, count_key, load, relations
+from eventio.querybuilder.includes import (
+    IncludeTree,
+    Scope,
+    attach_joined,
+    count_key,
+    join_to_one,
+    load,
+    relations,
+)
 from eventio.querybuilder.pagination import cursor_envelope
 from eventio.querybuilder.resource import Relation
 from eventio.reads import reads
@@ -70,9 +78,11 @@ def present(
     rows: Sequence[Row[Any]],
     scope: Scope,
     on: Connection | None = None,
+    joined: IncludeTree | None = None,
 ) -> list[dict[str, Any]]:
     """Serialise rows with the sparse fieldset, count includes and includes (fetched `on`
-    the given connection, else the request's)."""
+    the given connection, else the request's; the `joined` part of the tree is read from
+    the rows themselves, see `join_to_one`)."""
     resource = spec.resource
     serialize = resource.serializer(built.fields.get(resource.type))
     items = [serialize(row) for row in rows]
@@ -83,7 +93,16 @@ def present(
             for offset, key in enumerate(keys):
                 item[key] = row[first + offset]
     if built.include_tree and rows:
-        load(on or connection(), resource, rows, items, built.include_tree, scope, built.fields)
+        session = on or connection()
+        rest = built.include_tree
+        if joined:
+            for item in items:  # the keys in the order the client named the includes
+                item.update(dict.fromkeys(rest))
+            offset = len(resource.keys) + len(built.counts)
+            attach_joined(session, resource, rows, items, joined, rest, offset, scope, built.fields)
+            rest = {name: tree_ for name, tree_ in rest.items() if name not in joined}
+        if rest:
+            load(session, resource, rows, items, rest, scope, built.fields)
     return items
 
 
@@ -166,11 +185,15 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
             built = spec.build(QueryParams.parse(kept))
             authorize_includes(spec, built)
             statement = built.apply(view(*args, **kwargs), spec.resource, within_path_event)
+            statement, joined = join_to_one(
+                statement, spec.resource, built.include_tree, within_path_event
+            )
             # One row by its key: the same plan for any event, so it may be prepared.
             row = connection().execute(statement.limit(1), execution_options=PREPARE).first()
             if row is None:
                 raise ApiError.not_found(f"{label} not found.")
-            return json_response({"data": present(spec, built, [row], within_path_event)[0]})
+            items = present(spec, built, [row], within_path_event, joined=joined)
+            return json_response({"data": items[0]})
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]
         wrapper.listing = "single"  # type: ignore[attr-defined]

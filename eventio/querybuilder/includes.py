@@ -11,7 +11,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ARRAY, Connection, Select, and_, any_, bindparam, func, select
 from sqlalchemy.engine import Row
@@ -22,6 +22,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from eventio.querybuilder.resource import Relation, Resource
 
 IncludeTree = dict[str, "IncludeTree"]
+Kept = TypeVar("Kept")
 Scope = Callable[[Relation], Sequence[ColumnElement[bool]]]
 # Keys per IN list; well under SQLite's and PostgreSQL's bound parameter limits.
 KEYS_PER_STATEMENT = 10_000
@@ -110,6 +111,135 @@ def load(
         if separate and child_rows:
             load(session, target, child_rows, child_items, separate, scope, fields)
         _attach(relation, name, rows, items, local, child_rows, child_items)
+
+
+def join_to_one(
+    statement: Select[Any], resource: Resource, include_tree: IncludeTree, scope: Scope
+) -> tuple[Select[Any], IncludeTree]:
+    """Join the tree's to-one includes from plain tables (and theirs, level after level)
+    into the statement of `resource`'s own rows, scoped like any include; the joined part
+    of the tree. For one row by key (`single`): its plan stays a lookup by key, and
+    `group.customer` costs no statement of its own. A page keeps separate statements: a
+    join there could change how the page itself is planned.
+
+    The joins and their columns are built once per shape and scope, like an include's
+    statement: building them took as long as running the statement they save."""
+    if resource.from_ is not None:
+        return statement, {}  # already a join of its own: its includes stay separate
+    steps: list[JoinStep] = []
+    joined: IncludeTree = {}
+    _walk_joins(resource, include_tree, scope, None, joined, steps, set())
+    if not steps:
+        return statement, {}
+    scopes = tuple(scope_key(step.conditions) for step in steps)
+    if any(key is None for key in scopes):
+        plan = _join_plan(resource, steps)
+    else:
+        shape = tuple((step.parent, step.name) for step in steps)
+        plan = join_plans.get((resource, shape, scopes), lambda: _join_plan(resource, steps))
+    return statement.add_columns(*plan.columns).select_from(plan.from_), joined
+
+
+@dataclass(frozen=True)
+class JoinStep:
+    parent: Resource
+    name: str
+    parent_alias: Any
+    conditions: tuple[ColumnElement[bool], ...]
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    from_: Any
+    columns: tuple[Any, ...]
+
+
+def _walk_joins(
+    parent: Resource,
+    subtree: IncludeTree,
+    scope: Scope,
+    parent_alias: Any,
+    joined: IncludeTree,
+    steps: list[JoinStep],
+    aliases: set[str],
+) -> None:
+    """The joinable relations of the tree, depth first: the order of their columns."""
+    for name, children in subtree.items():
+        relation = parent.relations[name]
+        if not joinable(relation):
+            continue
+        shape = joined_shape(parent, name)
+        if shape.alias.name in aliases:
+            continue
+        aliases.add(shape.alias.name)
+        steps.append(JoinStep(parent, name, parent_alias, tuple(scope(relation))))
+        joined[name] = {}
+        _walk_joins(relation.target, children, scope, shape.alias, joined[name], steps, aliases)
+
+
+def _join_plan(resource: Resource, steps: Sequence[JoinStep]) -> JoinPlan:
+    from_: Any = resource.table
+    columns: list[Any] = []
+    for step in steps:
+        shape = joined_shape(step.parent, step.name)
+        on = shape.on
+        if step.parent_alias is not None:
+            on = ClauseAdapter(step.parent_alias).traverse(on)
+        condition = and_(on, *(shape.adapt(c) for c in step.conditions))
+        from_ = from_.outerjoin(shape.alias, condition)
+        columns.extend(shape.columns)
+    return JoinPlan(from_, tuple(columns))
+
+
+def attach_joined(
+    session: Session | Connection,
+    resource: Resource,
+    rows: Sequence[Sequence[Any]],
+    items: Sequence[dict[str, Any]],
+    joined: IncludeTree,
+    include_tree: IncludeTree,
+    offset: int,
+    scope: Scope,
+    fields: Mapping[str, frozenset[str]],
+) -> int:
+    """Serialise the columns `join_to_one` added to `rows` (from `offset`) into `items`,
+    then load what those relations include beyond the join; the offset after them."""
+    for name, joined_children in joined.items():
+        relation = resource.relations[name]
+        target = relation.target
+        width = len(target.keys)
+        remote = target.index(relation.remote_key)
+        serialize = target.serializer(fields.get(target.type))
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        with_child: list[Sequence[Any]] = []
+        child_items: list[dict[str, Any]] = []
+        for row, parent in zip(rows, items, strict=True):
+            joined_row = tuple(row[offset : offset + width])
+            if joined_row[remote] is None:
+                parent[name] = None
+                continue
+            item = found.get(joined_row)
+            if item is None:
+                item = found[joined_row] = serialize(joined_row)
+            parent[name] = item
+            with_child.append(row)
+            child_items.append(item)
+        subtree = include_tree[name]
+        offset = attach_joined(
+            session,
+            target,
+            with_child,
+            child_items,
+            joined_children,
+            subtree,
+            offset + width,
+            scope,
+            fields,
+        )
+        separate = {child: t for child, t in subtree.items() if child not in joined_children}
+        if separate and found:
+            load(session, target, list(found), list(found.values()), separate, scope, fields)
+    return offset
 
 
 def joinable(relation: Relation) -> bool:
@@ -271,18 +401,18 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-class StatementCache:
-    """The include statements already built, least recently used dropped first.
+class StatementCache(Generic[Kept]):
+    """The include statements (or joins) already built, least recently used dropped first.
 
     Building a statement and deriving SQLAlchemy's cache key from it cost about as much as
     executing it; a statement object executed again reuses its memoised key."""
 
     def __init__(self, size: int = STATEMENTS_KEPT) -> None:
         self._size = size
-        self._kept: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+        self._kept: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+    def get(self, key: tuple[Any, ...], build: Callable[[], Kept]) -> Kept:
         with self._lock:
             statement = self._kept.get(key)
             if statement is not None:
@@ -299,7 +429,8 @@ class StatementCache:
         return len(self._kept)
 
 
-statements = StatementCache()
+statements: StatementCache[Select[Any]] = StatementCache()
+join_plans: StatementCache[JoinPlan] = StatementCache()
 
 
 def include_statement(
