@@ -8,8 +8,9 @@ connection to autocommit and back each time. A read in autocommit needs no BEGIN
 ROLLBACK; each statement sees committed rows, as in PostgreSQL's default READ COMMITTED.
 
 A held connection is replaced when it is older than the pool's `pool_recycle`, or when
-the database dropped it (SQLAlchemy then marks it invalidated). It holds a place in the
-pool: `DB_POOL_SIZE` should be at least the threads of a worker (docs/deployment.md).
+the database dropped it (SQLAlchemy then marks it invalidated); `Engine.dispose()` closes
+them all. It holds a place in the pool: `DB_POOL_SIZE` should be at least the threads of
+a worker (docs/deployment.md).
 
 SQLite (the embedded default, and the SQLite test suite) reads on the session's
 connection, as every write does.
@@ -23,7 +24,7 @@ import time
 import weakref
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from eventio.extensions import db
@@ -113,6 +114,10 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name != "postgresql":
         return
     recycle = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_recycle", -1)
-    app.extensions[EXTENSION] = HeldConnections(
-        engine, recycle if recycle and recycle > 0 else float("inf")
-    )
+    held = HeldConnections(engine, recycle if recycle and recycle > 0 else float("inf"))
+    app.extensions[EXTENSION] = held
+
+    # `Engine.dispose()` means every connection goes (tests, a process that forked).
+    @event.listens_for(engine, "engine_disposed")
+    def close_held(disposed: Engine) -> None:
+        held.close_all()

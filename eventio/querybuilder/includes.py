@@ -135,7 +135,7 @@ def join_to_one(
     if any(key is None for key in scopes):
         plan = _join_plan(resource, steps)
     else:
-        shape = tuple((step.parent, step.name) for step in steps)
+        shape = tuple((step.parent, step.name, alias_name(step.parent_alias)) for step in steps)
         plan = join_plans.get((resource, shape, scopes), lambda: _join_plan(resource, steps))
     return statement.add_columns(*plan.columns).select_from(plan.from_), joined
 
@@ -146,6 +146,10 @@ class JoinStep:
     name: str
     parent_alias: Any
     conditions: tuple[ColumnElement[bool], ...]
+
+
+def alias_name(alias: Any) -> str | None:
+    return None if alias is None else str(alias.name)
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,16 @@ def test_a_held_connection_is_replaced_once_older_than_the_recycle_age() -> None
         connections.close_all()
         assert len(connections) == 0
     engine.dispose()
+
+
+def test_disposing_the_engine_closes_the_held_connections(
+    app: Flask, api: Caller, booking: int
+) -> None:
+    connections = held(app)
+    api.ok(f"/event/{api.event_id}/bookings/{booking}")
+    before = connections.get()
+    with app.app_context():
+        db.engine.dispose()
+    assert before.closed and len(connections) == 0
+    api.ok(f"/event/{api.event_id}/bookings/{booking}")
+    assert connections.get() is not before
