@@ -69,10 +69,13 @@ class HeldConnections:
             return len(self._held)
 
     def close_all(self) -> None:
-        """Close every thread's connection; for when no request is running."""
+        """End every thread's connection, for when no request is running. Each is closed
+        outright, not handed back: its pool may be one `Engine.dispose()` just dropped."""
         with self._lock:
             held = list(self._held)
         for connection in held:
+            with contextlib.suppress(SQLAlchemyError):
+                connection.invalidate()
             self._close(connection)
 
     def _replace(self) -> Connection:
