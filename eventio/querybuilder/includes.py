@@ -86,28 +86,15 @@ def load(
         target = relation.target
         local = resource.index(relation.local_key)
         keys = list(dict.fromkeys(row[local] for row in rows if row[local] is not None))
-        joined = [(child, subtree[child]) for child in subtree if joinable(target.relations[child])]
-        separate = {
-            child: tree_ for child, tree_ in subtree.items() if (child, tree_) not in joined
-        }
-        fetched = _fetch(session, relation, keys, scope, [j for j, _ in joined]) if keys else []
+        joined: IncludeTree = {c: {} for c in subtree if joinable(target.relations[c])}
+        separate = {child: tree_ for child, tree_ in subtree.items() if child not in joined}
+        fetched = _fetch(session, relation, keys, scope, list(joined)) if keys else []
         width = len(target.keys)
         child_rows = [tuple(row[:width]) for row in fetched]
         serialize = target.serializer(fields.get(target.type))
         child_items = [serialize(row) for row in child_rows]
-        offset = width
-        for child, child_tree in joined:
-            offset = _attach_joined(
-                session,
-                target.relations[child],
-                child,
-                child_tree,
-                fetched,
-                child_items,
-                offset,
-                scope,
-                fields,
-            )
+        # The joined children's columns follow the child's own in each fetched row.
+        attach_joined(session, target, fetched, child_items, joined, subtree, width, scope, fields)
         if separate and child_rows:
             load(session, target, child_rows, child_items, separate, scope, fields)
         _attach(relation, name, rows, items, local, child_rows, child_items)
@@ -206,14 +193,17 @@ def attach_joined(
     scope: Scope,
     fields: Mapping[str, frozenset[str]],
 ) -> int:
-    """Serialise the columns `join_to_one` added to `rows` (from `offset`) into `items`,
-    then load what those relations include beyond the join; the offset after them."""
+    """Serialise the `joined` relations' columns, which follow each row's own from
+    `offset` (added by `join_to_one`, or by `include_statement` to an include's rows), into
+    `items`; then load what those relations include beyond the join. The offset after."""
     for name, joined_children in joined.items():
         relation = resource.relations[name]
         target = relation.target
         width = len(target.keys)
         remote = target.index(relation.remote_key)
         serialize = target.serializer(fields.get(target.type))
+        # Many parents share one joined row (every line of a page names one of a few
+        # tickets): each distinct row is serialised once, and its dict shared.
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
         with_child: list[Sequence[Any]] = []
         child_items: list[dict[str, Any]] = []
@@ -249,40 +239,6 @@ def attach_joined(
 def joinable(relation: Relation) -> bool:
     """One row, from a plain table: it can ride along in the parent's statement."""
     return not relation.many and relation.target.from_ is None
-
-
-def _attach_joined(
-    session: Session | Connection,
-    relation: Relation,
-    name: str,
-    subtree: IncludeTree,
-    fetched: Sequence[Sequence[Any]],
-    parents: Sequence[dict[str, Any]],
-    offset: int,
-    scope: Scope,
-    fields: Mapping[str, frozenset[str]],
-) -> int:
-    """Serialise the joined columns at `offset` as `name` of each parent; the next offset."""
-    target = relation.target
-    width = len(target.keys)
-    remote = target.index(relation.remote_key)
-    serialize = target.serializer(fields.get(target.type))
-    # Many parents share one joined row (every line of a page names one of a few tickets):
-    # each distinct row is serialised once, and its dict shared.
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row, parent in zip(fetched, parents, strict=True):
-        joined_row = tuple(row[offset : offset + width])
-        if joined_row[remote] is None:
-            parent[name] = None
-            continue
-        item = found.get(joined_row)
-        if item is None:
-            item = found[joined_row] = serialize(joined_row)
-        parent[name] = item
-    found_rows, found_items = list(found), list(found.values())
-    if subtree and found_rows:
-        load(session, target, found_rows, found_items, subtree, scope, fields)
-    return offset + width
 
 
 def _attach(
