@@ -111,38 +111,57 @@ def join_to_one(
 
     The joins and their columns are built once per shape and scope, like an include's
     statement: building them took as long as running the statement they save."""
-    if resource.from_ is not None:
-        return statement, {}  # already a join of its own: its includes stay separate
-    steps: list[JoinStep] = []
-    joined: IncludeTree = {}
-    _walk_joins(resource, include_tree, scope, None, joined, steps, set())
+    steps, joined = joined_steps(resource, include_tree, scope)
     if not steps:
         return statement, {}
-    scopes = tuple(scope_key(step.conditions) for step in steps)
-    if any(key is None for key in scopes):
-        plan = _join_plan(resource, steps)
-    else:
-        shape = tuple((step.parent, step.name, alias_name(step.parent_alias)) for step in steps)
-        plan = join_plans.get((resource, shape, scopes), lambda: _join_plan(resource, steps))
+    key = steps_key(steps)
+
+    def build() -> JoinPlan:
+        return join_plan(resource, steps)
+
+    plan = build() if key is None else join_plans.get((resource, key), build)
     return statement.add_columns(*plan.columns).select_from(plan.from_), joined
 
 
 @dataclass(frozen=True)
 class JoinStep:
+    """One to-one relation joined: from `parent` (through `parent_alias`, None for the
+    statement's own table), with the scope's conditions on the joined table."""
+
     parent: Resource
     name: str
     parent_alias: Any
     conditions: tuple[ColumnElement[bool], ...]
 
 
-def alias_name(alias: Any) -> str | None:
-    return None if alias is None else str(alias.name)
-
-
 @dataclass(frozen=True)
 class JoinPlan:
     from_: Any
     columns: tuple[Any, ...]
+
+
+def joined_steps(
+    resource: Resource, include_tree: IncludeTree, scope: Scope
+) -> tuple[list[JoinStep], IncludeTree]:
+    """The tree's relations that can be joined into a statement of `resource`'s rows, in
+    the order of their columns, and the part of the tree they make up."""
+    steps: list[JoinStep] = []
+    joined: IncludeTree = {}
+    _walk_joins(resource, include_tree, scope, None, joined, steps, set())
+    return steps, joined
+
+
+def steps_key(steps: Sequence[JoinStep]) -> tuple[Any, ...] | None:
+    """What tells joins apart: each step's relation, where it hangs from and its scope's
+    values (see `scope_key`); None when a scope cannot be told apart."""
+    key = []
+    for step in steps:
+        scoped = scope_key(step.conditions)
+        if scoped is None:
+            return None
+        alias = None if step.parent_alias is None else str(step.parent_alias.name)
+        key.append((step.parent, step.name, alias, scoped))
+    return tuple(key)
 
 
 def _walk_joins(
@@ -168,8 +187,9 @@ def _walk_joins(
         _walk_joins(relation.target, children, scope, shape.alias, joined[name], steps, aliases)
 
 
-def _join_plan(resource: Resource, steps: Sequence[JoinStep]) -> JoinPlan:
-    from_: Any = resource.table
+def join_plan(resource: Resource, steps: Sequence[JoinStep]) -> JoinPlan:
+    """The `LEFT JOIN`s of `steps` onto what `resource` selects from, and their columns."""
+    from_: Any = resource.table if resource.from_ is None else resource.from_
     columns: list[Any] = []
     for step in steps:
         shape = joined_shape(step.parent, step.name)
@@ -400,26 +420,25 @@ def include_statement(
     relations, scoped like any include. A lookup by key: its plan is good for any event
     (prepared). Built once per relation, joins, dialect, scope values and whether it
     takes `one` key (see `keys_match`)."""
+    target = relation.target
     own = tuple(scope(relation))
-    nested = [(name, tuple(scope(joined_shape(relation.target, name).child))) for name in joined]
-    scopes = [scope_key(own), *(scope_key(conditions) for _, conditions in nested)]
+    steps, _ = joined_steps(target, {name: {} for name in joined}, scope)
+    own_key, joins_key = scope_key(own), steps_key(steps)
 
     def build() -> Select[Any]:
-        target = relation.target
         statement = target.select()
-        for name, conditions in nested:
-            shape = joined_shape(target, name)
-            condition = and_(shape.on, *(shape.adapt(c) for c in conditions))
-            statement = statement.add_columns(*shape.columns).outerjoin(shape.alias, condition)
+        if steps:
+            plan = join_plan(target, steps)
+            statement = statement.add_columns(*plan.columns).select_from(plan.from_)
         return (
             statement.where(keys_match(target.column(relation.remote_key), dialect, one), *own)
             .order_by(target.table.c.id)
             .execution_options(prepare=True)
         )
 
-    if any(key is None for key in scopes):
+    if own_key is None or joins_key is None:
         return build()  # a scope that cannot be told apart is never shared
-    return statements.get((relation, tuple(joined), dialect, one, *scopes), build)
+    return statements.get((relation, dialect, one, own_key, joins_key), build)
 
 
 def _fetch(

@@ -115,3 +115,22 @@ def test_one_group_joins_its_customer(api: Caller, count_statements: StatementCo
     body = api.data(path, {"include": "customer"})
     assert body["customer"]["id"] == customer.id
     assert body["customer"]["email_address"] == customer.email
+
+
+def test_a_booking_line_joins_its_ticket_its_event_and_its_booking(
+    api: Caller, count_statements: StatementCounter
+) -> None:
+    """A resource that is itself a join (a line reads its ticket's title) takes the joins
+    after its own: one statement after the token, the same item its list gives."""
+    ticket = TicketFactory(event_id=api.event_id).id
+    booking = BookingFactory(event_id=api.event_id).id
+    line = BookingTicketFactory(booking_id=booking, ticket_id=ticket).id
+    api.ok("/user")
+    lines = f"/event/{api.event_id}/bookings/{booking}/tickets"
+    query = {"include": "ticket.event,booking"}
+    assert statements_for(api, count_statements, f"{lines}/{line}", query) == 2
+    one = api.data(f"{lines}/{line}", query)
+    assert one == api.data(lines, query)[0]
+    assert one["ticket_title"] == one["ticket"]["title"]
+    assert one["ticket"]["event"]["id"] == api.event_id
+    assert one["booking"]["id"] == booking
