@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 
 from flask import current_app, g, request
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, Table
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.api import export
+from eventio.api.one_row import OneRowPlans
 from eventio.auth.guard import caller, event_access, require_areas
 from eventio.errors import ApiError
-from eventio.prepared import PREPARE
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
@@ -30,7 +30,6 @@ from eventio.querybuilder.includes import (
     Scope,
     attach_joined,
     count_key,
-    join_to_one,
     load,
     relations,
 )
@@ -50,7 +49,14 @@ def within_path_event(relation: Relation) -> Sequence[ColumnElement[bool]]:
     table = relation.target.table
     if access is None or "event_id" not in table.c:
         return ()
-    return (table.c.event_id == access.event_id,)
+    return event_condition(table, access.event_id)
+
+
+@lru_cache(maxsize=4096)
+def event_condition(table: Table, event_id: int) -> tuple[ColumnElement[bool], ...]:
+    """`table.event_id = :event_id`, one object per table and event: a statement that
+    reuses it (an include's, a joined include's) finds its cache key already derived."""
+    return (table.c.event_id == event_id,)
 
 
 def authorize_includes(spec: QuerySpec, built: BuiltQuery) -> None:
@@ -179,20 +185,18 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
     """Serve the one row of the view's statement, with the list endpoint's includes."""
 
     def decorator(view: StatementView) -> Callable[..., Any]:
+        plans = OneRowPlans(spec, view, within_path_event)
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             kept = [(k, v) for k, v in query_pairs() if k == "include" or k.startswith("fields")]
-            built = spec.build(QueryParams.parse(kept))
-            authorize_includes(spec, built)
-            statement = built.apply(view(*args, **kwargs), spec.resource, within_path_event)
-            statement, joined = join_to_one(
-                statement, spec.resource, built.include_tree, within_path_event
-            )
-            # One row by its key: the same plan for any event, so it may be prepared.
-            row = connection().execute(statement.limit(1), execution_options=PREPARE).first()
+            plan, values = plans.plan(args, kwargs, kept, event_access())
+            authorize_includes(spec, plan.built)
+            # One row by its key: the same plan for any event, so it is prepared.
+            row = connection().execute(plan.statement, values).first()
             if row is None:
                 raise ApiError.not_found(f"{label} not found.")
-            items = present(spec, built, [row], within_path_event, joined=joined)
+            items = present(spec, plan.built, [row], within_path_event, joined=plan.joined)
             return json_response({"data": items[0]})
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]

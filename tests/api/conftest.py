@@ -70,14 +70,19 @@ def api(client: FlaskClient, manager: dict[str, Any]) -> Caller:
     return Caller(client, manager["headers"], manager["event"].id, manager["user"].id)
 
 
+def booking_at(event_id: int) -> int:
+    """One booking at the event, with a ticket line and a group with a customer."""
+    ticket = TicketFactory(event_id=event_id).id
+    group = GroupFactory(event_id=event_id, customer_id=CustomerFactory().id).id
+    booking = BookingFactory(event_id=event_id, group_id=group).id
+    BookingTicketFactory(booking_id=booking, ticket_id=ticket)
+    return int(booking)
+
+
 @pytest.fixture
 def booking(api: Caller) -> int:
     """One booking at the caller's event, with a ticket line and a group with a customer."""
-    ticket = TicketFactory(event_id=api.event_id).id
-    group = GroupFactory(event_id=api.event_id, customer_id=CustomerFactory().id).id
-    booking = BookingFactory(event_id=api.event_id, group_id=group).id
-    BookingTicketFactory(booking_id=booking, ticket_id=ticket)
-    return int(booking)
+    return booking_at(api.event_id)
 
 
 def assert_error(response: TestResponse, status: int) -> dict[str, Any]:
