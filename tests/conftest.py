@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from eventio.cache import MemoryCache
 from eventio.config import database_url, engine_options, from_environment
 from eventio.extensions import db
 from tests.factories import EventFactory, UserFactory, grant, issue_token
+from tests.support.buffered_client import BufferedClient
 
 ALL_AREAS = ("event", "bookings", "groups", "customers", "roles", "users")
 TABLES = (
@@ -51,6 +53,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         options["connect_args"]["options"] += " -c synchronous_commit=off"
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     app = create_app(config)
+    app.test_client_class = BufferedClient
     with app.app_context():
         # Only the default bind: another test's app may have taught `db` a "write" bind.
         db.drop_all(bind_key=None)
@@ -66,6 +69,7 @@ def clean_database(app: Flask) -> Iterator[None]:
     with app.app_context():
         yield
         db.session.remove()
+        left_open = end_open_transactions()
         with db.engine.begin() as connection:
             # DELETE beats TRUNCATE on tables of a few rows; ids restart at 1 either way.
             for table in TABLES:
@@ -84,6 +88,37 @@ def clean_database(app: Flask) -> Iterator[None]:
         cache._entries.clear()
     else:
         cache._client.flushdb()
+    if left_open:
+        pytest.fail(
+            "The test left a transaction open on another connection (it would hold its locks "
+            f"until the garbage collector finds it; the next DDL would wait): {left_open}"
+        )
+
+
+# Other backends of the test database idle inside a transaction.
+IDLE_IN_TRANSACTION = text(
+    "SELECT pid, left(query, 120) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+)
+
+
+def end_open_transactions() -> list[str]:
+    """On PostgreSQL, name every transaction a test left open on a connection it dropped
+    (a streamed response never closed, say) and end it, so the next test does not wait."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    left_open = idle_in_transaction()
+    if left_open:
+        gc.collect()  # what was dropped ends its transaction as it is finalized
+        with db.engine.begin() as connection:
+            for pid, _ in idle_in_transaction():
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    return [f"{pid}: {query}" for pid, query in left_open]
+
+
+def idle_in_transaction() -> list[Any]:
+    with db.engine.connect() as connection:
+        return list(connection.execute(IDLE_IN_TRANSACTION).all())
 
 
 @pytest.fixture

@@ -61,10 +61,14 @@ def stream(
             connection.close()
 
     def chunks() -> Iterator[list[dict[str, Any]]]:
-        results.append(connection.execute(statement.execution_options(yield_per=CHUNK_ROWS)))
-        for rows in results[0].partitions():
-            yield present(spec, built, rows, scope, connection)
-        release()  # the last row is out: no need to wait for the server's close
+        # Released when the last row is out (no need to wait for the server's close), and
+        # when the body is closed or dropped before that, whatever becomes of the response.
+        try:
+            results.append(connection.execute(statement.execution_options(yield_per=CHUNK_ROWS)))
+            for rows in results[0].partitions():
+                yield present(spec, built, rows, scope, connection)
+        finally:
+            release()
 
     body = (
         ndjson(chunks()) if export_format == "ndjson" else to_csv(chunks(), csv_header(spec, built))

@@ -308,6 +308,27 @@ def test_export_closed_early_releases_its_cursor(
 
 
 @pytest.mark.parametrize("chosen", ["csv", "ndjson"])
+def test_an_export_body_closed_without_its_response_releases_its_connection(
+    app: Flask, api: Caller, thirty_bookings: list[int], chosen: str
+) -> None:
+    """A server that closes the body it iterates but never calls the response's `close`
+    (or drops the response half read) still gets the export's connection back: ending its
+    transaction must not wait for the garbage collector."""
+    db.session.commit()  # the rows are the request's to read
+    with app.test_request_context(url(bookings_path(api), {"format": chosen}), headers=api.headers):
+        response = app.full_dispatch_request()
+    assert response.status_code == 200
+    body = iter(response.response)
+    if chosen == "csv":
+        assert next(body).startswith("id,")  # the header line, sent before any query
+    assert next(body)  # the first rows: the export's cursor is open
+    pool = db.engine.pool
+    in_use = pool.checkedout()  # type: ignore[attr-defined]
+    body.close()  # type: ignore[attr-defined]
+    assert pool.checkedout() == in_use - 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("chosen", ["csv", "ndjson"])
 def test_export_over_http_streams_from_a_request_of_its_own(
     app: Flask, api: Caller, thirty_bookings: list[int], chosen: str
 ) -> None:

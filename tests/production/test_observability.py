@@ -19,13 +19,13 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
-from werkzeug.test import TestResponse
 
 from eventio import create_app
 from eventio.cache import MemoryCache
 from eventio.errors import error_response
 from eventio.extensions import db
 from eventio.observability.logs import StderrHandler, TextFormatter
+from tests.support.buffered_client import BufferedClient
 
 UUID_HEX = re.compile(r"[0-9a-f]{32}")
 BOOKINGS_RULE = "/api/v2/event/<id:event_id>/bookings"
@@ -47,14 +47,6 @@ ACCESS_FIELDS = {
 }
 Labels = dict[str, str]
 Scrape = Callable[[], dict[tuple[str, frozenset[tuple[str, str]]], float]]
-
-
-class BufferedClient(FlaskClient):
-    """Reads each body whole and closes it, as a server does, so the access line is written."""
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
 
 
 def make_app(app: Flask, **config: Any) -> Flask:

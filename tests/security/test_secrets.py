@@ -53,6 +53,7 @@ from eventio.observability.logs import SEPARATE_LOGGERS, StderrHandler
 from eventio.observability.redact import REDACTED, RedactingFilter, redact, redact_path
 from tests.conftest import ALL_AREAS, bearer
 from tests.factories import EventFactory, UserFactory, grant, issue_token
+from tests.support.buffered_client import BufferedClient
 from tests.support.live_server import live_server
 from tests.support.tcp_proxy import TcpProxy
 
@@ -80,14 +81,6 @@ SERVER_PACKAGES = (
     "webargs",
     "werkzeug",
 )
-
-
-class BufferedClient(FlaskClient):
-    """Reads each body whole and closes it, as a server does, so the access line is written."""
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
 
 
 def sibling_app(app: Flask, **config: Any) -> Flask:
