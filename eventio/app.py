@@ -18,6 +18,7 @@ from eventio import (
     errors,
     hardening,
     health,
+    mysql_session,
     nul_characters,
     oauth,
     observability,
@@ -102,6 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
     db.init_app(app)
+    mysql_session.init_app(app)
     prepared.init_app(app)
     reads.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)

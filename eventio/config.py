@@ -10,12 +10,19 @@ from eventio.pg_cursor import LazilyDescribedCursor
 
 
 def database_url(url: str | None, instance_path: str) -> str:
-    """Default to an SQLite file under `instance/`; use psycopg 3 for bare `postgresql://`."""
+    """Default to an SQLite file under `instance/`; psycopg 3 drives a bare `postgresql://`,
+    PyMySQL a bare `mysql://` or `mariadb://` (in utf8mb4, as Laravel connects)."""
     if not url:
         return f"sqlite:///{Path(instance_path) / 'eventio.db'}"
     for bare in ("postgres://", "postgresql://"):
         if url.startswith(bare):
             return "postgresql+psycopg://" + url[len(bare) :]
+    for bare in ("mysql://", "mariadb://", "mysql+pymysql://", "mariadb+pymysql://"):
+        if url.startswith(bare):
+            rest = url[len(bare) :]
+            if "charset=" not in rest:
+                rest += ("&" if "?" in rest else "?") + "charset=utf8mb4"
+            return "mysql+pymysql://" + rest
     return url
 
 
@@ -42,6 +49,15 @@ def engine_options(url: str, config: dict[str, Any]) -> dict[str, Any]:
                 "prepare_threshold": NEVER_BY_COUNT,
                 "cursor_factory": LazilyDescribedCursor,
             },
+        )
+    elif url.startswith("mysql"):
+        # Session time zone and statement limit: eventio.mysql_session, on each connect.
+        options.update(
+            pool_size=config["DB_POOL_SIZE"],
+            max_overflow=config["DB_MAX_OVERFLOW"],
+            pool_timeout=config["DB_POOL_TIMEOUT"],
+            pool_recycle=1800,
+            connect_args={"connect_timeout": config["DB_CONNECT_TIMEOUT"]},
         )
     elif url.startswith("sqlite"):
         options["connect_args"] = {"timeout": config["DB_CONNECT_TIMEOUT"]}

@@ -15,6 +15,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from eventio import mysql_session
 from eventio.extensions import db
 from eventio.querybuilder import InvalidQuery
 from eventio.responses import json_response
@@ -134,7 +135,8 @@ def handle_database_unavailable(error: SQLAlchemyError) -> Response:
 
 
 def is_statement_timeout(error: SQLAlchemyError) -> bool:
-    return type(getattr(error, "orig", None)).__name__ == "QueryCanceled"
+    orig = getattr(error, "orig", None)
+    return type(orig).__name__ == "QueryCanceled" or mysql_session.is_statement_timeout(orig)
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -72,8 +72,15 @@ def clean_database(app: Flask) -> Iterator[None]:
         left_open = end_open_transactions()
         with db.engine.begin() as connection:
             # DELETE beats TRUNCATE on tables of a few rows; ids restart at 1 either way.
-            for table in TABLES:
-                connection.execute(text(f"DELETE FROM {table}"))
+            if connection.dialect.name == "mysql":
+                # InnoDB keeps its counter after a DELETE; TRUNCATE restarts it.
+                connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+                for table in TABLES:
+                    connection.execute(text(f"TRUNCATE TABLE `{table}`"))
+                connection.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+            else:
+                for table in TABLES:
+                    connection.execute(text(f"DELETE FROM {table}"))
             if connection.dialect.name == "postgresql":
                 restarts = ", ".join(
                     f"setval(pg_get_serial_sequence('{table}', 'id'), 1, false)" for table in TABLES
