@@ -58,6 +58,46 @@ def page_urls(path: str, pairs: Sequence[tuple[str, str]]) -> Callable[[int], st
     return lambda page: f"{prefix}{page}"
 
 
+# Laravel's `pagination.previous` / `pagination.next` (lang/en/pagination.php).
+PREVIOUS_LABEL = "&laquo; Previous"
+NEXT_LABEL = "Next &raquo;"
+# Laravel's `AbstractPaginator::$onEachSide`: pages shown either side of the current one.
+ON_EACH_SIDE = 3
+
+
+def page_window(current: int, last_page: int, on_each_side: int = ON_EACH_SIDE) -> list[range]:
+    """The runs of page numbers Laravel's `UrlWindow` shows; an ellipsis goes between two runs.
+
+    Fewer than `2 * on_each_side + 8` pages are all shown. Otherwise the first pages (or
+    the first two), the pages around the current one and the last pages (or the last
+    two), whichever of Laravel's three slider shapes fits where the current page is.
+    """
+    if last_page < on_each_side * 2 + 8:
+        return [range(1, last_page + 1)]
+    window = on_each_side + 4
+    start, finish = range(1, 3), range(last_page - 1, last_page + 1)
+    if current <= window:
+        return [range(1, window + on_each_side + 1), finish]
+    if current > last_page - window:
+        return [start, range(last_page - window - on_each_side + 1, last_page + 1)]
+    return [start, range(current - on_each_side, current + on_each_side + 1), finish]
+
+
+def link_list(
+    current: int, last_page: int, url: Callable[[int], str], prev: str | None, next_: str | None
+) -> list[dict[str, Any]]:
+    """`meta.links`: Laravel's `linkCollection()`, previous, the page window, next."""
+    links: list[dict[str, Any]] = [{"url": prev, "label": PREVIOUS_LABEL, "active": False}]
+    for index, pages in enumerate(page_window(current, last_page)):
+        if index:
+            links.append({"url": None, "label": "...", "active": False})
+        links.extend(
+            {"url": url(page), "label": str(page), "active": page == current} for page in pages
+        )
+    links.append({"url": next_, "label": NEXT_LABEL, "active": False})
+    return links
+
+
 def envelope(
     data: list[dict[str, Any]],
     total: int,
@@ -70,18 +110,16 @@ def envelope(
     current = request.page
     first_item = request.offset + 1 if data else None
     url = page_urls(path, pairs)
+    prev = url(current - 1) if current > 1 else None
+    next_ = url(current + 1) if current < last_page else None
     return {
         "data": data,
-        "links": {
-            "first": url(1),
-            "last": url(last_page),
-            "prev": url(current - 1) if current > 1 else None,
-            "next": url(current + 1) if current < last_page else None,
-        },
+        "links": {"first": url(1), "last": url(last_page), "prev": prev, "next": next_},
         "meta": {
             "current_page": current,
             "from": first_item,
             "last_page": last_page,
+            "links": link_list(current, last_page, url, prev, next_),
             "path": path,
             "per_page": request.per_page,
             "to": request.offset + len(data) if data else None,
@@ -105,7 +143,10 @@ def cursor_envelope(
     path: str,
     pairs: Sequence[tuple[str, str]],
 ) -> dict[str, Any]:
-    """`{data, links, meta}` as Laravel's API resources render a cursor paginator."""
+    """`{data, links, meta}` as Laravel's API resources render a cursor paginator.
+
+    Laravel's cursor paginator has no page numbers, so its `meta` has no `links` list.
+    """
     return {
         "data": data,
         "links": {

@@ -23,7 +23,16 @@ from tests.fuzzing.strategies import FuzzRequest
 from tests.fuzzing.world import World
 
 ERRORS_LOGGER = "eventio.errors"
-LENGTH_AWARE_META = ("current_page", "from", "last_page", "path", "per_page", "to", "total")
+LENGTH_AWARE_META = (
+    "current_page",
+    "from",
+    "last_page",
+    "links",
+    "path",
+    "per_page",
+    "to",
+    "total",
+)
 CURSOR_META = ("path", "per_page", "next_cursor", "prev_cursor")
 LINKS = ("first", "last", "prev", "next")
 

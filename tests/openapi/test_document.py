@@ -168,11 +168,16 @@ def test_envelopes(document: dict[str, Any]) -> None:
         "current_page",
         "from",
         "last_page",
+        "links",
         "path",
         "per_page",
         "to",
         "total",
     }
+    assert schemas["PageMeta"]["properties"]["links"]["items"]["$ref"].endswith("/PageLink")
+    assert set(schemas["PageLink"]["required"]) == {"url", "label", "active"}
+    assert schemas["PageLink"]["properties"]["url"]["type"] == ["string", "null"]
+    assert "links" not in schemas["CursorMeta"]["properties"]
     assert set(schemas["PageLinks"]["required"]) == {"first", "last", "prev", "next"}
     assert cursor["properties"]["meta"]["$ref"].endswith("/CursorMeta")
     booking = document["paths"]["/api/v2/event/{eventId}/bookings/{bookingId}"]["get"]

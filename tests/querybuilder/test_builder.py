@@ -137,6 +137,15 @@ def test_served_list_filters_sorts_pages_and_includes(seeded: Connection, librar
         ["First", "Second"],
     ]
     assert "editor" not in body["data"][0]
+    page_links = body["meta"].pop("links")
+    assert [(link["label"], link["active"]) for link in page_links] == [
+        ("&laquo; Previous", False),
+        ("1", False),
+        ("2", True),
+        ("3", False),
+        ("Next &raquo;", False),
+    ]
+    assert page_links[-1]["url"] == body["links"]["next"]
     assert body["meta"] == {
         "current_page": 2,
         "from": 3,

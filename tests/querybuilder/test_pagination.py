@@ -22,7 +22,8 @@ from tests.querybuilder.conftest import (
 )
 
 PATH = "http://api.test/authors"
-META_KEYS = ["current_page", "from", "last_page", "path", "per_page", "to", "total"]
+META_KEYS = ["current_page", "from", "last_page", "links", "path", "per_page", "to", "total"]
+PREVIOUS, NEXT = "&laquo; Previous", "Next &raquo;"
 
 
 def items(count: int) -> list[dict[str, Any]]:
@@ -32,6 +33,10 @@ def items(count: int) -> list[dict[str, Any]]:
 def bound_ints(parameters: Any) -> list[int]:
     values = parameters.values() if isinstance(parameters, dict) else parameters
     return [value for value in values if isinstance(value, int)]
+
+
+def link(url: str | None, label: str, active: bool = False) -> dict[str, Any]:
+    return {"url": url, "label": label, "active": active}
 
 
 def query_of(url: str) -> list[tuple[str, str]]:
@@ -182,6 +187,13 @@ def test_envelope_of_a_first_page() -> None:
         "current_page": 1,
         "from": 1,
         "last_page": 3,
+        "links": [
+            link(None, PREVIOUS),
+            link(f"{PATH}?sort=-id&page=1", "1", active=True),
+            link(f"{PATH}?sort=-id&page=2", "2"),
+            link(f"{PATH}?sort=-id&page=3", "3"),
+            link(f"{PATH}?sort=-id&page=2", NEXT),
+        ],
         "path": PATH,
         "per_page": 15,
         "to": 15,
@@ -211,6 +223,13 @@ def test_envelope_of_a_short_last_page() -> None:
         "current_page": 3,
         "from": 31,
         "last_page": 3,
+        "links": [
+            link(f"{PATH}?page=2", PREVIOUS),
+            link(f"{PATH}?page=1", "1"),
+            link(f"{PATH}?page=2", "2"),
+            link(f"{PATH}?page=3", "3", active=True),
+            link(None, NEXT),
+        ],
         "path": PATH,
         "per_page": 15,
         "to": 40,
@@ -238,6 +257,7 @@ def test_envelope_of_nothing_has_one_page_and_null_from_to() -> None:
         "current_page": 1,
         "from": None,
         "last_page": 1,
+        "links": [link(None, PREVIOUS), link(f"{PATH}?page=1", "1", active=True), link(None, NEXT)],
         "path": PATH,
         "per_page": 15,
         "to": None,
@@ -259,6 +279,13 @@ def test_envelope_of_a_page_past_the_end_is_empty_with_true_meta() -> None:
         "current_page": 7,
         "from": None,
         "last_page": 3,
+        "links": [
+            link(f"{PATH}?page=6", PREVIOUS),
+            link(f"{PATH}?page=1", "1"),
+            link(f"{PATH}?page=2", "2"),
+            link(f"{PATH}?page=3", "3"),
+            link(None, NEXT),
+        ],
         "path": PATH,
         "per_page": 15,
         "to": None,
