@@ -135,10 +135,27 @@ def list_envelope_problem(body: Any, event_id: int | None) -> str | None:
         return f"a list of {len(data)} rows with per_page {per_page!r}"
     if "total" in meta and (not isinstance(meta["total"], int) or len(data) > meta["total"]):
         return f"a list of {len(data)} rows with total {meta['total']!r}"
+    if "links" in meta and (problem := page_links_problem(links, meta)):
+        return problem
     if event_id is not None:
         strays = [item.get("id") for item in data if item.get("event_id", event_id) != event_id]
         if strays:
             return f"rows {strays} of another event than {event_id}"
+    return None
+
+
+def page_links_problem(links: dict[str, Any], meta: dict[str, Any]) -> str | None:
+    """`meta.links` agrees with `links`: its arrows are prev and next, at most one page active."""
+    page_links = meta["links"]
+    if not isinstance(page_links, list) or len(page_links) < 3:
+        return f"a list whose meta.links is {page_links!r}"
+    first, last = page_links[0], page_links[-1]
+    if (first.get("url"), last.get("url")) != (links["prev"], links["next"]):
+        return "a list whose meta.links arrows are not links.prev and links.next"
+    active = [link.get("label") for link in page_links if link.get("active")]
+    expected = [str(meta["current_page"])] if meta["current_page"] <= meta["last_page"] else []
+    if active != expected:
+        return f"a list on page {meta['current_page']} whose active page links are {active}"
     return None
 
 
