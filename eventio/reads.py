@@ -1,7 +1,8 @@
 """The connection a request reads on.
 
 On PostgreSQL, MySQL and MariaDB each worker thread keeps one Core connection, in
-autocommit, for the reads of all its requests, as the benchmark's floor keeps one psycopg connection per thread.
+autocommit, for the reads of all its requests, as the benchmark's floor keeps one
+psycopg connection per thread.
 Taking a connection through the ORM session costs about a sixth of a small request's CPU:
 the session's setup and teardown, the pool's checkout and checkin, and switching the
 connection to autocommit and back each time. A read in autocommit needs no BEGIN and no
