@@ -134,27 +134,25 @@ MISSING_SCHEMA_MESSAGE = (
 )
 
 
-def _code(error: BaseException) -> object:
+def _codes(error: BaseException) -> set[object]:
+    """The driver's SQLSTATE (psycopg) and error number (PyMySQL) of a failed statement."""
     orig = getattr(error, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate:
-        return sqlstate
     args = getattr(orig, "args", ())
-    return args[0] if args else None
+    return {getattr(orig, "sqlstate", None), args[0] if args else None}
 
 
 def is_missing_schema(error: BaseException) -> bool:
     """A statement named a table or column the database does not have."""
-    code = _code(error)
-    if code in MISSING_SCHEMA_SQLSTATES or code in MISSING_SCHEMA_CODES:
+    codes = _codes(error)
+    if codes & MISSING_SCHEMA_SQLSTATES or codes & MISSING_SCHEMA_CODES:
         return True
     return any(text in str(getattr(error, "orig", "")) for text in MISSING_SCHEMA_MESSAGES)
 
 
 def is_read_only(error: BaseException) -> bool:
     """The database refused a write: a replica, a read-only session, or no privilege."""
-    code = _code(error)
-    return code in READ_ONLY_SQLSTATES or code in READ_ONLY_CODES
+    codes = _codes(error)
+    return bool(codes & READ_ONLY_SQLSTATES or codes & READ_ONLY_CODES)
 
 
 def handle_programming_error(error: ProgrammingError) -> Response:

@@ -10,12 +10,13 @@ import sys
 
 import click
 
+from eventio.config import database_url
 from eventio.database.problems import url_problem
 
 
 def main() -> int:
     url = os.environ.get("DATABASE_URL")
-    problem = url_problem(url) if url else None
+    problem = url_problem(database_url(url, "")) if url else None
     if problem:
         click.echo(f"Error: {problem}", err=True)
         return 1
