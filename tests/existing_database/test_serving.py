@@ -143,3 +143,17 @@ def test_a_missing_column_is_a_503_naming_the_check_command(laravel: Laravel, wo
     ready = client.get("/health/ready")
     assert ready.status_code == 503
     assert ready.get_json()["checks"]["schema"] == "incomplete"
+
+
+def test_a_select_only_user_is_read_only_and_served(
+    laravel: Laravel, world: World, reader_url: str
+) -> None:
+    app = laravel.app(DATABASE_URL=reader_url)
+    client = app.test_client()
+    response = client.get(f"/api/v2/event/{world.event_id}", headers=world.headers)
+    assert response.status_code == 200, response.get_json()
+    assert laravel.sql("SELECT last_used_at FROM personal_access_tokens")[0][0] is None
+    check = app.test_cli_runner().invoke(args=["database", "check"])
+    assert check.exit_code == 0, check.output
+    assert "Connection: read-only (" in check.output
+    assert client.get("/health/ready").status_code == 200
