@@ -157,3 +157,18 @@ def test_a_select_only_user_is_read_only_and_served(
     assert check.exit_code == 0, check.output
     assert "Connection: read-only (" in check.output
     assert client.get("/health/ready").status_code == 200
+
+
+def test_the_token_statement_is_decided_once_not_per_request(laravel: Laravel) -> None:
+    laravel.build(sanctum=2)
+    world = fill(laravel)
+    app = laravel.app()
+    client = app.test_client()
+    user = f"/api/v2/user?eventId={world.event_id}"
+    assert client.get(user, headers=world.headers).status_code == 200
+    sent = no_ddl(app)
+    for _ in range(3):
+        assert client.get(user, headers=world.headers).status_code == 200
+    catalogue = ("information_schema", "pg_catalog", "pg_available", "SHOW ", "has_table_privilege")
+    assert sent and not [s for s in sent if any(word in s for word in catalogue)]
+    assert not [s for s in sent if "personal_access_tokens.expires_at" in s]
