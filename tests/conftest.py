@@ -14,20 +14,24 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
 
 from eventio import create_app
 from eventio.cache import MemoryCache
 from eventio.config import database_url, engine_options, from_environment
+from eventio.database.attach import own_table_steps
 from eventio.extensions import db
 from tests.factories import EventFactory, UserFactory, grant, issue_token
 from tests.support.buffered_client import BufferedClient
 from tests.support.ddl_guard import DDLGuard
 from tests.support.laravel_schema import create_laravel_schema, drop_every_table
+from tests.support.oauth_store import clients_on_the_oauth_bind
 from tests.support.schema_mode import SCHEMA_MODE, skip_reason
 
 ALL_AREAS = ("event", "bookings", "groups", "customers", "roles", "users")
-TABLES = (
-    "oauth_clients",
+# The tables the tests fill, emptied after each test. A Laravel-made database has no
+# `oauth_clients`: there the clients live on OAUTH_DATABASE_URL (see `app`).
+TABLES = (() if SCHEMA_MODE.laravel else ("oauth_clients",)) + (
     "booking_tickets",
     "bookings",
     "groups",
@@ -52,6 +56,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reason = skip_reason(item.nodeid)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """On a Laravel-made schema, a test on the suite's database runs with the deployment's
+    OAUTH_DATABASE_URL in its environment, for the other apps and servers it starts (set
+    before any fixture of it). Tests that make databases of their own do without."""
+    if not (SCHEMA_MODE.laravel and "app" in getattr(item, "fixturenames", ())):
+        return (yield)
+    previous = os.environ.get("OAUTH_DATABASE_URL")
+    os.environ["OAUTH_DATABASE_URL"] = oauth_store_url(os.environ["TEST_DATABASE_URL"])
+    try:
+        return (yield)
+    finally:
+        if previous is None:
+            del os.environ["OAUTH_DATABASE_URL"]
+        else:
+            os.environ["OAUTH_DATABASE_URL"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -90,15 +112,21 @@ def app(tmp_path_factory: pytest.TempPathFactory, ddl_guard: DDLGuard | None) ->
     if ddl_guard is not None:
         create_laravel_schema(engine, sanctum=SCHEMA_MODE.sanctum)
     engine.dispose()
+    if ddl_guard is not None:
+        # OAuth clients on a store of their own the API may write, as the docs advise.
+        config["OAUTH_DATABASE_URL"] = make_oauth_store(url)
     app = create_app(config)
     app.test_client_class = BufferedClient
-    if ddl_guard is None:
-        with app.app_context():
+    with app.app_context():
+        if ddl_guard is None:
             upgrade()
+        else:
+            create_oauth_store()
     with app.app_context(), db.engine.connect() as connection:
         existing = set(inspect(connection).get_table_names())
     app.config["TEST_CLEANED_TABLES"] = [table for table in TABLES if table in existing]
-    yield app
+    with clients_on_the_oauth_bind() if ddl_guard is not None else nullcontext():
+        yield app
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +138,9 @@ def clean_database(app: Flask, ddl_guard: DDLGuard | None) -> Iterator[None]:
         left_open = end_open_transactions()
         with harness(ddl_guard), db.engine.begin() as connection:
             empty_tables(connection, app.config["TEST_CLEANED_TABLES"])
+        if app.config.get("OAUTH_DATABASE_URL"):
+            with db.engines["oauth"].begin() as connection:
+                empty_tables(connection, ["oauth_clients"])
     # Token ids and the client address repeat from test to test: a fresh rate-limit budget.
     limiter = app.extensions.get("eventio.ratelimit")
     if limiter is not None:
@@ -127,6 +158,40 @@ def clean_database(app: Flask, ddl_guard: DDLGuard | None) -> Iterator[None]:
     refused = ddl_guard.take_refused() if ddl_guard is not None else []
     if refused:
         pytest.fail(f"The API sent DDL to the Laravel-made database: {refused}")
+
+
+def oauth_store_url(url: str) -> str:
+    """A database beside the test database on the same server: `<name>_oauth`."""
+    test_url = make_url(database_url(url, ""))
+    store = test_url.set(database=f"{test_url.database}_oauth")
+    return store.render_as_string(hide_password=False)
+
+
+def make_oauth_store(url: str) -> str:
+    """Make the OAuth store afresh, empty; its URL."""
+    store = make_url(oauth_store_url(url))
+    admin = create_engine(
+        store.set(database="postgres")
+        if store.get_backend_name() == "postgresql"
+        else store.set(database=None),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{store.database}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{store.database}"'))
+        else:
+            connection.execute(text(f"DROP DATABASE IF EXISTS `{store.database}`"))
+            connection.execute(text(f"CREATE DATABASE `{store.database}`"))
+    admin.dispose()
+    return store.render_as_string(hide_password=False)
+
+
+def create_oauth_store() -> None:
+    """The `oauth_clients` table on OAUTH_DATABASE_URL, as `database attach` makes it there."""
+    with db.engines["oauth"].begin() as connection:
+        for step in own_table_steps(connection, frozenset()):
+            connection.execute(text(step.sql))
 
 
 def drop_tables(connection: Any) -> None:

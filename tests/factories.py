@@ -26,6 +26,7 @@ from eventio.models import (
     Ticket,
     User,
 )
+from tests.support.schema_mode import SCHEMA_MODE
 
 
 class Factory(SQLAlchemyModelFactory):
@@ -33,6 +34,18 @@ class Factory(SQLAlchemyModelFactory):
         abstract = True
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
         sqlalchemy_session_persistence = "commit"
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        if SCHEMA_MODE.laravel:
+            # Laravel writes whole seconds into `timestamp(0)` columns, which PostgreSQL
+            # would round (a token "expiring now" would live half a second longer).
+            kwargs = {name: whole_seconds(value) for name, value in kwargs.items()}
+        return super()._create(model_class, *args, **kwargs)
+
+
+def whole_seconds(value: Any) -> Any:
+    return value.replace(microsecond=0) if isinstance(value, datetime) else value
 
 
 class UserFactory(Factory):

@@ -144,55 +144,36 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     drop_server(made)
 
 
-@pytest.fixture
-def laravel_database(server: Server) -> Callable[[int], None]:
+def build_laravel_database(server: Server, sanctum: int) -> None:
     """Build Laravel's tables (Sanctum 3 or 2) afresh and write the reference's rows."""
-
-    def build(sanctum: int) -> None:
-        engine = server.engine()
-        create_laravel_schema(engine, sanctum=sanctum)
-        with engine.begin() as connection:
-            write_world(connection)
-        engine.dispose()
-        server.grant_read_only()
-
-    return build
+    engine = server.engine()
+    create_laravel_schema(engine, sanctum=sanctum)
+    with engine.begin() as connection:
+        write_world(connection)
+    engine.dispose()
+    server.grant_read_only()
 
 
-@pytest.fixture
-def ddl_guard(server: Server) -> Iterator[DDLGuard]:
-    """Any DDL the API sends to the Laravel-made database is refused and fails the test."""
-    guard = DDLGuard(database_url(server.url, ""))
-    guard.install()
-    yield guard
-    guard.remove()
-    assert not guard.refused, f"the API sent DDL to the Laravel-made database: {guard.refused}"
+def start_api_on(server: Server, *, read_only: bool = False, **config: Any) -> Flask:
+    """The API started on the server's Laravel-made database (or as its read-only user)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": server.read_only_url if read_only else server.url,
+            "REDIS_URL": None,
+            "RATE_LIMIT_ENABLED": False,
+            **config,
+        }
+    )
+    app.test_client_class = BufferedClient
+    return app
 
 
-@pytest.fixture
-def start_api(server: Server, ddl_guard: DDLGuard) -> Iterator[Callable[..., Flask]]:
-    """Start the API on the server's Laravel-made database."""
-    started: list[Flask] = []
-
-    def start(*, read_only: bool = False, **config: Any) -> Flask:
-        app = create_app(
-            {
-                "TESTING": True,
-                "DATABASE_URL": server.read_only_url if read_only else server.url,
-                "REDIS_URL": None,
-                "RATE_LIMIT_ENABLED": False,
-                **config,
-            }
-        )
-        app.test_client_class = BufferedClient
-        started.append(app)
-        return app
-
-    yield start
-    for app in started:
-        with app.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+def stop_api(app: Flask) -> None:
+    """Close its connections: the next build drops the tables they may still hold."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def write_tokens(server: Server, sanctum: int, *tokens: SanctumToken) -> None:
@@ -201,3 +182,39 @@ def write_tokens(server: Server, sanctum: int, *tokens: SanctumToken) -> None:
         for token in tokens:
             token.write(connection, sanctum=sanctum)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def ddl_guard(server: Server) -> Iterator[DDLGuard]:
+    """Any DDL the API sends to the server's Laravel-made database is refused."""
+    guard = DDLGuard(database_url(server.url, ""))
+    guard.install()
+    yield guard
+    guard.remove()
+
+
+@pytest.fixture(autouse=True)
+def no_ddl_from_the_api(ddl_guard: DDLGuard) -> Iterator[None]:
+    """A test during which the API sent DDL fails, naming the statements."""
+    yield
+    refused = ddl_guard.take_refused()
+    assert not refused, f"the API sent DDL to the Laravel-made database: {refused}"
+
+
+@pytest.fixture
+def laravel_database(server: Server) -> Callable[[int], None]:
+    return lambda sanctum: build_laravel_database(server, sanctum)
+
+
+@pytest.fixture
+def start_api(server: Server) -> Iterator[Callable[..., Flask]]:
+    """Start the API on the server's Laravel-made database; stopped after the test."""
+    started: list[Flask] = []
+
+    def start(*, read_only: bool = False, **config: Any) -> Flask:
+        started.append(start_api_on(server, read_only=read_only, **config))
+        return started[-1]
+
+    yield start
+    for app in started:
+        stop_api(app)

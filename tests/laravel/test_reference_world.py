@@ -4,13 +4,19 @@ its rows written by plain SQL: Sanctum 3 or 2 token table, read-write or read-on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.laravel.conftest import Server, write_tokens
+from tests.laravel.conftest import (
+    Server,
+    build_laravel_database,
+    start_api_on,
+    stop_api,
+    write_tokens,
+)
 from tests.laravel.world import ADA, JOHN, SanctumToken
 
 API = "/api/v2"
@@ -115,21 +121,21 @@ def same(actual: Any, expected: Any, where: str = "data") -> None:
         )
 
 
-@pytest.fixture(params=list(VARIANTS))
+@pytest.fixture(scope="module", params=list(VARIANTS))
 def world(
-    request: pytest.FixtureRequest,
-    server: Server,
-    laravel_database: Callable[[int], None],
-    start_api: Callable[..., Flask],
-) -> tuple[Flask, dict[str, SanctumToken]]:
+    request: pytest.FixtureRequest, server: Server
+) -> Iterator[tuple[Flask, dict[str, SanctumToken]]]:
+    """Built once per server and variant: these tests only read."""
     variant = VARIANTS[request.param]
-    laravel_database(variant["sanctum"])
+    build_laravel_database(server, variant["sanctum"])
     tokens = {
         "john": SanctumToken(id=1, user_id=JOHN, abilities=["*"]),
         "ada": SanctumToken(id=2, user_id=ADA, abilities=["*"]),
     }
     write_tokens(server, variant["sanctum"], *tokens.values())
-    return start_api(read_only=variant["read_only"]), tokens
+    app = start_api_on(server, read_only=variant["read_only"])
+    yield app, tokens
+    stop_api(app)
 
 
 def test_every_endpoint_family_answers_as_the_reference_shows(
