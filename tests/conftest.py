@@ -173,7 +173,7 @@ def make_oauth_store(url: str) -> str:
     admin = create_engine(
         store.set(database="postgres")
         if store.get_backend_name() == "postgresql"
-        else store.set(database=None),
+        else store.set(database="mysql"),
         isolation_level="AUTOCOMMIT",
     )
     with admin.connect() as connection:

@@ -78,7 +78,7 @@ class Server:
 
 def make_server(name: str) -> Server:
     parsed = make_url(database_url(SERVER_URLS[name], ""))
-    admin = create_engine(parsed.set(database="postgres" if name == "postgresql" else None))
+    admin = create_engine(parsed.set(database="postgres" if name == "postgresql" else "mysql"))
     admin = admin.execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         if name == "postgresql":
@@ -118,7 +118,7 @@ def drop_server(server: Server) -> None:
     server.admin.dispose()
     parsed = make_url(database_url(SERVER_URLS[server.name], ""))
     admin = create_engine(
-        parsed.set(database="postgres" if server.name == "postgresql" else None)
+        parsed.set(database="postgres" if server.name == "postgresql" else "mysql")
     ).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         if server.name == "postgresql":
