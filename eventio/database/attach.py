@@ -22,6 +22,7 @@ class Step:
     adds: str
     sql: str
     trigram: bool = False
+    elsewhere: bool = False  # on OAUTH_DATABASE_URL, not DATABASE_URL
 
 
 def own_table_steps(connection: Connection, tables: frozenset[str]) -> list[Step]:

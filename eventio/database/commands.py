@@ -158,15 +158,22 @@ def attach(print_sql: bool) -> None:
         if not steps:
             click.echo("-- nothing to add")
         return
-    if inspection.read_only and steps:
+    if not steps:
+        click.echo("Nothing to add: the API's own tables and the recommended indexes are there.")
+        return
+    oauth_steps = [step for step in steps if step.elsewhere]
+    here = [step for step in steps if not step.elsewhere]
+    if oauth_steps:
+        with db.engines["oauth"].begin() as connection:
+            for step in oauth_steps:
+                connection.execute(text(step.sql))
+                click.echo(f"added {step.adds}")
+    if here and inspection.read_only:
         raise fail(
             f"DATABASE_URL is read-only ({inspection.read_only}): run attach against the "
             "primary, or print the SQL with --sql for a DBA"
         )
-    if not steps:
-        click.echo("Nothing to add: the API's own tables and the recommended indexes are there.")
-        return
-    run_steps(steps)
+    run_steps(here)
 
 
 def oauth_store_steps() -> list[Step]:
@@ -175,21 +182,13 @@ def oauth_store_steps() -> list[Step]:
     with engine.connect() as connection:
         tables = frozenset(inspect(connection).get_table_names())
         steps = own_table_steps(connection, tables)
-    return [Step(f"{step.adds} on OAUTH_DATABASE_URL", step.sql) for step in steps]
+    return [Step(f"{step.adds} on OAUTH_DATABASE_URL", step.sql, elsewhere=True) for step in steps]
 
 
 def run_steps(steps: list[Step]) -> None:
-    """Each statement in a transaction of its own: what was added stays added."""
-    oauth_steps = [s for s in steps if s.adds.endswith("on OAUTH_DATABASE_URL")]
-    if oauth_steps:
-        with db.engines["oauth"].begin() as connection:
-            for step in oauth_steps:
-                connection.execute(text(step.sql))
-                click.echo(f"added {step.adds}")
+    """Each statement on DATABASE_URL in a transaction of its own: what was added stays."""
     with db.engine.connect() as connection:
         for step in steps:
-            if step in oauth_steps:
-                continue
             try:
                 with connection.begin():
                     connection.execute(text(step.sql))

@@ -24,11 +24,12 @@ oauth_cli = AppGroup("oauth", help="OAuth 2.0 clients (client credentials grant)
 
 
 @contextmanager
-def clients() -> Iterator[Session]:
-    """The clients' store; a store that is not set up is one line saying what to do."""
+def stores() -> Iterator[tuple[Session, Session]]:
+    """The clients' and the tokens' sessions; a store that is not set up is one line saying
+    what to do."""
     try:
-        with store.clients_session() as session:
-            yield session
+        with store.sessions() as both:
+            yield both
     except SQLAlchemyError as error:
         refused = store.unavailable(error)
         if refused is None:
@@ -43,7 +44,7 @@ def clients() -> Iterator[Session]:
 def create(user_id: int, name: str, abilities: tuple[str, ...]) -> None:
     """Create a client acting as USER_ID; prints its id and secret once."""
     try:
-        with clients() as session:
+        with stores() as (session, _):
             new = create_client(
                 session, user_id, name, list(abilities) or ["*"], utcnow(), users=db.session
             )
@@ -63,7 +64,7 @@ def rotate(client_id: str, grace_hours: float | None) -> None:
     """Give CLIENT_ID a new secret; the old one stays valid for the grace period."""
     hours = current_app.config["OAUTH_SECRET_GRACE_HOURS"] if grace_hours is None else grace_hours
     try:
-        with clients() as session:
+        with stores() as (session, _):
             new = rotate_secret(session, client_id, timedelta(hours=hours), utcnow())
     except LookupError as error:
         raise click.ClickException(str(error)) from None
@@ -76,7 +77,7 @@ def rotate(client_id: str, grace_hours: float | None) -> None:
 def revoke(client_id: str) -> None:
     """Revoke CLIENT_ID and delete the tokens it was issued."""
     try:
-        with clients() as session, store.tokens_session() as tokens:
+        with stores() as (session, tokens):
             deleted = revoke_client(session, client_id, utcnow(), tokens=tokens)
     except LookupError as error:
         raise click.ClickException(str(error)) from None
@@ -86,7 +87,7 @@ def revoke(client_id: str) -> None:
 @oauth_cli.command("list")
 def list_clients() -> None:
     """List clients (never their secrets)."""
-    with clients() as session:
+    with stores() as (session, _):
         for client in session.execute(select(OAuthClient).order_by(OAuthClient.id)).scalars():
             state = "revoked" if client.revoked_at else "active"
             abilities = ", ".join(json.loads(client.abilities or "[]"))

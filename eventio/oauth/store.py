@@ -4,6 +4,8 @@ OAUTH_DATABASE_URL when set, else the database writes go to), issued tokens in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
@@ -52,8 +54,16 @@ def clients_session() -> Session:
     return Session(clients_engine())
 
 
-def tokens_session() -> Session:
-    return Session(tokens_engine())
+@contextmanager
+def sessions() -> Iterator[tuple[Session, Session]]:
+    """The clients' session and the tokens' one: the same session when both live in the
+    same database (SQLite would otherwise lock one against the other)."""
+    with Session(clients_engine()) as clients:
+        if tokens_engine() is clients_engine():
+            yield clients, clients
+        else:
+            with Session(tokens_engine()) as tokens:
+                yield clients, tokens
 
 
 def problem(inspection: Inspection, config: Any) -> str | None:

@@ -113,7 +113,7 @@ def token() -> Response:
         raise OAuthUnavailable(problem)  # a missing table is found by asking for it, below
     lifetime = timedelta(seconds=current_app.config["OAUTH_TOKEN_TTL"])
     try:
-        with store.clients_session() as clients, store.tokens_session() as tokens:
+        with store.sessions() as (clients, tokens):
             client = find_client(clients, client_id)
             if client is None or not verify(client, secret, now):
                 raise OAuthError(

@@ -2,8 +2,9 @@
 PostgreSQL), rows written by plain SQL, and apps pointed at it; no DDL from the API.
 
 The databases are `TEST_LARAVEL_MARIADB_URL` and `TEST_LARAVEL_POSTGRESQL_URL` (created
-when missing). A server that does not answer skips its tests with the reason, or fails
-them when `CI` is set."""
+when missing), or by default one of this run's own on each local server, dropped after.
+A server that does not answer skips its tests with the reason, or fails them when `CI`
+is set."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ from eventio.config import database_url
 from eventio.extensions import db
 from tests.support.laravel_schema import create_laravel_schema
 
+# A database of this run's own unless one is named: parallel runs never meet.
+RUN_DATABASE = f"eventio_existing_{os.getpid()}"
 SERVERS = {
     "mariadb": os.environ.get("TEST_LARAVEL_MARIADB_URL")
-    or "mysql://root@127.0.0.1/eventio_laravel",
+    or f"mysql://root@127.0.0.1/{RUN_DATABASE}",
     "postgresql": os.environ.get("TEST_LARAVEL_POSTGRESQL_URL")
-    or "postgresql://root@127.0.0.1:5432/eventio_laravel",
+    or f"postgresql://root@127.0.0.1:5432/{RUN_DATABASE}",
 }
 NOW = "2026-01-10 14:30:00"
 ALPHABET = string.ascii_letters + string.digits
@@ -41,12 +44,33 @@ def clean_database() -> None:
     """These tests bring their own databases: the suite's migrated one is not used."""
 
 
+def admin_engine(url: str) -> Engine:
+    parsed = make_url(database_url(url, ""))
+    admin = parsed.set(database="postgres" if parsed.get_backend_name() == "postgresql" else "")
+    return create_engine(admin, isolation_level="AUTOCOMMIT")
+
+
+def drop_database(url: str) -> None:
+    """Drop this run's own database (never one named by the environment)."""
+    name = make_url(database_url(url, "")).database
+    if name != RUN_DATABASE:
+        return
+    engine = admin_engine(url)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            else:
+                connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    finally:
+        engine.dispose()
+
+
 def ensure_database(url: str) -> None:
     """Create the test database when the server answers and it is missing."""
     parsed = make_url(database_url(url, ""))
     name = parsed.database
-    admin = parsed.set(database="postgres" if parsed.get_backend_name() == "postgresql" else "")
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    engine = admin_engine(url)
     try:
         with engine.connect() as connection:
             if parsed.get_backend_name() == "postgresql":
@@ -67,7 +91,7 @@ def ensure_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=sorted(SERVERS))
-def server_url(request: pytest.FixtureRequest) -> str:
+def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     url = SERVERS[request.param]
     try:
         ensure_database(url)
@@ -77,7 +101,8 @@ def server_url(request: pytest.FixtureRequest) -> str:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI must run the existing-database tests")
         pytest.skip(reason)
-    return url
+    yield url
+    drop_database(url)
 
 
 @dataclass
