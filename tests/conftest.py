@@ -213,9 +213,20 @@ def empty_tables(connection: Any, tables: list[str]) -> None:
     """Delete every row of `tables`; ids restart at 1."""
     # DELETE beats TRUNCATE on tables of a few rows; ids restart at 1 either way.
     if connection.dialect.name == "mysql":
-        # InnoDB keeps its counter after a DELETE; TRUNCATE restarts it.
+        # InnoDB keeps its counter after a DELETE; TRUNCATE restarts it. A TRUNCATE costs
+        # a dozen milliseconds: only the tables whose counter moved (live in MariaDB's
+        # information_schema) are truncated.
+        moved = {
+            name
+            for (name,) in connection.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = DATABASE() AND auto_increment > 1"
+                )
+            )
+        }
         connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
-        for table in tables:
+        for table in (table for table in tables if table in moved):
             connection.execute(text(f"TRUNCATE TABLE `{table}`"))
         connection.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
     else:
