@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-sqlite test-postgres lint format bench loadtest fuzz clean
+.PHONY: install run serve test test-sqlite test-postgres test-mariadb test-laravel lint format bench loadtest fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -32,14 +32,28 @@ serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABAS
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-sqlite: install
-	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/pytest
+	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install  ## The suite on the local PostgreSQL and Redis
 	TEST_DATABASE_URL=postgresql://root@127.0.0.1:5432/test TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
-		$(BIN)/pytest
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+test-mariadb: install  ## The suite on the local MariaDB (root, database test) and Redis
+	TEST_DATABASE_URL=mysql://root@127.0.0.1/test TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+# The endpoint tests on the tables a Laravel app made (shared/design/laravel-schema), with
+# no DDL from the API: on MariaDB, then on PostgreSQL with Sanctum 2's token table (there
+# tests/auth writes tokens through the model, which names expires_at: tests/api only).
+test-laravel: install  ## The endpoint tests on Laravel-made databases (MariaDB, PostgreSQL)
+	TEST_SCHEMA=laravel TEST_DATABASE_URL=mysql://root@127.0.0.1/test \
+		TEST_REDIS_URL=redis://127.0.0.1:6379/15 $(BIN)/pytest $(or $(PYTEST_ARGS),tests/api tests/auth tests/laravel)
+	TEST_SCHEMA=laravel-sanctum2 TEST_DATABASE_URL=postgresql://root@127.0.0.1:5432/test \
+		TEST_REDIS_URL=redis://127.0.0.1:6379/15 TEST_LARAVEL_SERVERS= \
+		$(BIN)/pytest $(or $(PYTEST_ARGS),tests/api)
 
 lint: install
 	$(BIN)/ruff check eventio tests
