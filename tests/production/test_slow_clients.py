@@ -5,33 +5,33 @@ headers or their bodies while `/health/live` and `POST /oauth/token` must still 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 from flask_migrate import upgrade
 
 from deploy import proxy
+from deploy.slow_clients import (
+    SLOW_BODY_CLIENTS,
+    SLOW_HEADER_CLIENTS,
+    TOKEN_FORM,
+    SlowClients,
+    Topology,
+    local_topology,
+    wait_until_live,
+)
 from eventio import create_app
 from eventio.extensions import db
-from reliability.load_service import free_port
 
-SLOW_HEADER_CLIENTS = 20
-SLOW_BODY_CLIENTS = 10
-DRIP_SECONDS = 2.0  # one header line, or one body byte, per connection this often
 ANSWER_WITHIN = 1.0
 BODY_LIMIT = 16384
 # nginx's client_header_timeout (deploy/nginx/eventio.conf), and some slack for a busy host.
 HEADER_TIMEOUT = 5.0
-TOKEN_FORM = {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -48,17 +48,6 @@ def clean_database() -> None:
     """Overrides the suite's table cleaning: the servers use a database of their own."""
 
 
-@dataclass
-class Topology:
-    gunicorn_port: int
-    nginx_port: int
-    home: Path
-    gunicorn_log: Path
-
-    def url(self, port: int, path: str) -> str:
-        return f"http://127.0.0.1:{port}{path}"
-
-
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     """gunicorn (gunicorn.conf.py, one worker of 4 threads) on a free port, and nginx from
@@ -72,109 +61,12 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    gunicorn_port, nginx_port = free_port(), free_port()
     home = folder / "home"
     home.mkdir()
-    env = {
-        "DATABASE_URL": url,
-        "REDIS_URL": "",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
-        "GUNICORN_ACCESS_LOG": "1",
-        "RATE_LIMIT_ENABLED": "0",
-        "MAX_BODY_BYTES": str(BODY_LIMIT),
-        "PROXY_FIX_HOPS": "1",
-        # Where gunicorn would put its control socket by default: it must put none.
-        "HOME": str(home),
-        "XDG_RUNTIME_DIR": str(home),
-        "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
-    }
-    prefix = folder / "nginx"
-    config = proxy.write_nginx_config(
-        prefix, f"127.0.0.1:{nginx_port}", f"127.0.0.1:{gunicorn_port}", BODY_LIMIT, "1"
-    )
-    proxy.check_nginx_config(config, prefix)
-    gunicorn_log = folder / "gunicorn.log"
-    with gunicorn_log.open("wb") as log, (folder / "nginx.log").open("wb") as nginx_log:
-        gunicorn = proxy.start_gunicorn(f"127.0.0.1:{gunicorn_port}", env, log)
-        nginx = proxy.start_nginx(config, prefix, nginx_log)
-    try:
-        proxy.wait_until_accepting(f"127.0.0.1:{gunicorn_port}", gunicorn, "gunicorn")
-        proxy.wait_until_accepting(f"127.0.0.1:{nginx_port}", nginx, "nginx")
-        topology = Topology(gunicorn_port, nginx_port, home, gunicorn_log)
-        wait_until_live(topology.url(nginx_port, "/health/live"), seconds=30)
+    # Where gunicorn would put its control socket by default: it must put none.
+    env = {"GUNICORN_ACCESS_LOG": "1", "HOME": str(home), "XDG_RUNTIME_DIR": str(home)}
+    with local_topology(folder, url, BODY_LIMIT, env) as topology:
         yield topology
-    finally:
-        proxy.stop(nginx)
-        proxy.stop(gunicorn)
-
-
-def wait_until_live(url: str, seconds: float) -> float:
-    """Seconds until `url` answered 200 (each try may take a second)."""
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        try:
-            if requests.get(url, timeout=ANSWER_WITHIN).status_code == 200:
-                return time.monotonic() - started
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
-
-
-class SlowClients:
-    """Connections that send a request line, then a header line (or, once their headers
-    are complete, a body byte) every DRIP_SECONDS, and never finish."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.sockets: list[socket.socket] = []
-        self.stopped = threading.Event()
-        self.dripper = threading.Thread(target=self.drip, daemon=True)
-
-    def __enter__(self) -> SlowClients:
-        for index in range(SLOW_HEADER_CLIENTS + SLOW_BODY_CLIENTS):
-            connection = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-            if index < SLOW_HEADER_CLIENTS:
-                connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: slow\r\n")
-            else:
-                connection.sendall(
-                    b"POST /oauth/token HTTP/1.1\r\nHost: slow\r\n"
-                    b"Content-Type: application/x-www-form-urlencoded\r\n"
-                    b"Content-Length: 1000\r\n\r\n"
-                )
-            self.sockets.append(connection)
-        self.dripper.start()
-        return self
-
-    def drip(self) -> None:
-        while not self.stopped.wait(DRIP_SECONDS):
-            for index, connection in enumerate(self.sockets):
-                piece = b"X-Slow: 1\r\n" if index < SLOW_HEADER_CLIENTS else b"a"
-                # One the server closed fails here; `open_count` tells how many.
-                with contextlib.suppress(OSError):
-                    connection.sendall(piece)
-
-    def open_count(self, which: slice = slice(None)) -> int:
-        """How many of them the server still holds (not closed, not reset)."""
-        held = 0
-        for connection in self.sockets[which]:
-            connection.setblocking(False)
-            try:
-                held += connection.recv(1, socket.MSG_PEEK) != b""
-            except BlockingIOError:
-                held += 1  # nothing to read: still waiting for the rest of the request
-            except OSError:
-                pass
-            finally:
-                connection.setblocking(True)
-        return held
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.dripper.join(timeout=DRIP_SECONDS + 1)
-        for connection in self.sockets:
-            connection.close()
 
 
 def probe(topology: Topology, port: int) -> tuple[float, float]:
@@ -208,7 +100,7 @@ def test_behind_nginx_slow_clients_are_held_and_the_api_answers_within_a_second(
         assert max(max(pair) for pair in timings) < ANSWER_WITHIN
         # Past client_header_timeout, nginx drops whoever has not sent a whole header.
         time.sleep(max(0.0, opened + HEADER_TIMEOUT + 2 - time.monotonic()))
-        assert slow.open_count(slice(0, SLOW_HEADER_CLIENTS)) == 0
+        assert slow.open_count(slow.header_slice) == 0
         probe(topology, topology.nginx_port)
 
 
@@ -339,5 +231,6 @@ def test_gunicorn_access_lines_stay_json_for_a_hostile_path_and_agent(
 def test_gunicorn_makes_no_control_socket_in_the_users_home(topology: Topology) -> None:
     """Two instances on one host would otherwise share ~/.gunicorn/gunicorn.ctl."""
     assert requests.get(topology.url(topology.gunicorn_port, "/health/live"), timeout=5).ok
-    assert not (topology.home / ".gunicorn").exists()
-    assert not (topology.home / "gunicorn.ctl").exists()
+    home = topology.folder / "home"
+    assert not (home / ".gunicorn").exists()
+    assert not (home / "gunicorn.ctl").exists()
