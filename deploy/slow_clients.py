@@ -2,7 +2,7 @@
 
 `.venv/bin/python -m deploy.slow_clients` starts gunicorn (one worker of 4 threads, SQLite
 in a temporary folder) and nginx in front of it (deploy/nginx/eventio.conf), opens 30
-connections that trickle their headers or bodies, and measures `/health/live` and
+(`SLOW_CLIENTS`) connections that trickle their headers or bodies, and measures `/health/live` and
 `POST /oauth/token` through nginx and then straight at gunicorn. The same pieces serve
 tests/production/test_slow_clients.py.
 """
@@ -178,12 +178,14 @@ def timed(method: str, url: str, timeout: float, **kwargs: object) -> float | No
     return time.monotonic() - started
 
 
-def measure(topology: Topology, port: int, seconds: float, timeout: float) -> dict[str, object]:
-    """Probe `/health/live` and `POST /oauth/token` every 0.25 s for `seconds`, 30 slow
-    clients connected throughout."""
+def measure(
+    topology: Topology, port: int, seconds: float, timeout: float, clients: int
+) -> dict[str, object]:
+    """Probe `/health/live` and `POST /oauth/token` every 0.25 s for `seconds`, `clients`
+    slow clients (two thirds trickling headers, a third bodies) connected throughout."""
     live: list[float | None] = []
     token: list[float | None] = []
-    with SlowClients(port) as slow:
+    with SlowClients(port, clients - clients // 3, clients // 3) as slow:
         time.sleep(0.5)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -237,10 +239,11 @@ def main() -> int:
         with app.app_context():
             upgrade()
             db.engine.dispose()
-        clients = SLOW_HEADER_CLIENTS + SLOW_BODY_CLIENTS
+        # SLOW_CLIENTS=500: nginx holds as many as its worker_connections (4096) allow.
+        clients = int(os.environ.get("SLOW_CLIENTS") or SLOW_HEADER_CLIENTS + SLOW_BODY_CLIENTS)
         with local_topology(folder, url, max_body_bytes()) as topology:
             for name, port in (("nginx", topology.nginx_port), ("bare", topology.gunicorn_port)):
-                figures = measure(topology, port, seconds=4, timeout=1.0)
+                figures = measure(topology, port, seconds=4, timeout=1.0, clients=clients)
                 print(
                     f"{name}: {clients} slow clients, {figures['held']} still connected after"
                     f" 4.5 s; /health/live {summary(figures['live'])};"  # type: ignore[arg-type]
