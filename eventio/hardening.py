@@ -34,7 +34,6 @@ from eventio.responses import json_response
 DEFAULT_MAX_REQUEST_LINE = 8000
 # The API reads one body, the token request's few form fields: 16 KiB is generous.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
-# RFC 6749 section 5.2 has no code for a body too large; a malformed request is the closest.
 OAUTH_BLUEPRINT = "oauth"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # What the Werkzeug development server (`make run`) and gunicorn.conf.py say in `Server`.
@@ -130,6 +129,7 @@ def body_too_large(error: RequestEntityTooLarge) -> Response:
     message = f"The request body is larger than {limit} bytes."
     if request.blueprint != OAUTH_BLUEPRINT:
         return error_response(413, message)
+    # RFC 6749 section 5.2 has no code for a body too large; a malformed request is closest.
     response = json_response(
         {"message": message, "error": "invalid_request", "error_description": message}, 413
     )
@@ -203,7 +203,7 @@ def init_app(app: Flask) -> None:
         int(os.environ.get("MAX_REQUEST_LINE") or DEFAULT_MAX_REQUEST_LINE),
     )
     app.config.setdefault("MAX_BODY_BYTES", max_body_bytes())
-    # Werkzeug's own limit: a chunked body (no Content-Length) is cut when read past it.
+    # Werkzeug's own check as well, for a body that reaches a reader some other way.
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
     app.config.setdefault("CORS_ORIGINS", os.environ.get("CORS_ORIGINS", ""))
     origins = parse_origins(app.config["CORS_ORIGINS"])
