@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -22,6 +24,7 @@ from deploy.slow_clients import (
     TOKEN_FORM,
     SlowClients,
     Topology,
+    free_port,
     local_topology,
     wait_until_live,
 )
@@ -234,3 +237,40 @@ def test_gunicorn_makes_no_control_socket_in_the_users_home(topology: Topology) 
     home = topology.folder / "home"
     assert not (home / ".gunicorn").exists()
     assert not (home / "gunicorn.ctl").exists()
+
+
+def test_nginx_refuses_an_overlong_request_line_or_header_in_the_contracts_body(
+    topology: Topology,
+) -> None:
+    response = requests.get(
+        topology.url(topology.nginx_port, "/api/v2/events?filter[name]=" + "a" * 9000),
+        timeout=5,
+    )
+    assert response.status_code == 414
+    assert set(response.json()) == {"message"}
+    assert response.headers["Cache-Control"] == "no-store"
+    response = requests.get(
+        topology.url(topology.nginx_port, "/health/live"),
+        headers={"X-Big": "a" * 9000},
+        timeout=5,
+    )
+    assert response.status_code == 431
+    assert response.json() == {"message": "A request header is too large."}
+
+
+def test_with_gunicorn_down_nginx_answers_503_with_retry_after(tmp_path: Path) -> None:
+    prefix = tmp_path / "nginx"
+    nginx_port, nobody_port = free_port(), free_port()
+    config = proxy.write_nginx_config(
+        prefix, f"127.0.0.1:{nginx_port}", f"127.0.0.1:{nobody_port}", BODY_LIMIT, "1"
+    )
+    nginx = proxy.start_nginx(config, prefix, subprocess.DEVNULL)  # type: ignore[arg-type]
+    try:
+        proxy.wait_until_accepting(f"127.0.0.1:{nginx_port}", nginx, "nginx")
+        for path in ("/health/live", "/oauth/token"):
+            response = requests.post(f"http://127.0.0.1:{nginx_port}{path}", timeout=5)
+            assert response.status_code == 503, path
+            assert response.json() == {"message": "The service is unavailable; try again shortly."}
+            assert response.headers["Retry-After"] == "5"
+    finally:
+        proxy.stop(nginx)
