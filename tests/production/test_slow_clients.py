@@ -190,7 +190,7 @@ def test_a_chunked_body_past_the_limit_is_cut_with_413(topology: Topology, throu
 def test_nginx_tells_no_version_and_passes_the_client_address(topology: Topology) -> None:
     response = requests.get(topology.url(topology.nginx_port, "/health/live"), timeout=5)
     assert response.headers["Server"] == "nginx"
-    # A forged X-Forwarded-For is replaced by nginx, so the app's log names the real peer.
+    # A forged X-Forwarded-For does not become the client: the app logs the real peer.
     forged = requests.get(
         topology.url(topology.nginx_port, "/health/live"),
         headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "forwarded-check"},
