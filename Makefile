@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-sqlite test-postgres test-mariadb test-laravel lint format bench loadtest fuzz clean
+.PHONY: install run serve serve-proxy test test-sqlite test-postgres test-mariadb test-laravel lint format bench loadtest fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed" or 0)'
@@ -30,6 +30,13 @@ run: install  ## Migrate, load the demo world if empty, print a token, serve on 
 serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABASE_URL / REDIS_URL
 	@$(BIN)/python -m eventio.database
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+# Needs nginx: deploy/install-nginx installs Debian's (as root). gunicorn listens on a Unix
+# socket and nginx (deploy/nginx/eventio.conf, filled at start) on HOST:PORT; every file
+# either writes is under instance/proxy/. MAX_BODY_BYTES sets both body limits.
+serve-proxy: install  ## Production topology: nginx in front of gunicorn on 127.0.0.1:8000
+	@$(BIN)/python -m eventio.database
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m deploy.proxy
 
 test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)
 	$(BIN)/pytest $(PYTEST_ARGS)

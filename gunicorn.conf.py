@@ -5,12 +5,14 @@ Every value can be overridden from the environment; docs/deployment.md explains 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
 import tempfile
 from typing import Any
 
+import gunicorn.glogging
 import gunicorn.http.wsgi
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
@@ -43,15 +45,50 @@ limit_request_field_size = 8190
 gunicorn.http.wsgi.SERVER = "eventio"
 
 # The app writes one JSON line per request itself; gunicorn's own access log, when
-# switched on, is JSON too, so both can go to the same collector.
+# switched on, is JSON too, so both can go to the same collector. gunicorn only puts a `\`
+# before a `"` in its fields, so a path or agent holding `\` or a control character would
+# break the line: JsonAccessLogger escapes every field as JSON does. In the format, a
+# string field stands between quotes; `%(s)s`, `%(B)s` and `%(M)s` are numbers (or null).
+# The path, never the query string or the request line (a token pasted in a query).
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") == "1" else None
 access_log_format = (
     '{"time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
-    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
+    '"status": %(s)s, "bytes": %(B)s, "duration_ms": %(M)s, '
     '"request_id": "%({x-request-id}o)s", "agent": "%(a)s"}'
 )
+
+
+class JsonAtoms(gunicorn.glogging.SafeAtoms):
+    """gunicorn's atoms, each written as JSON writes it: a string as the inside of a JSON
+    string (quotes, `\\`, control and non-ASCII characters escaped), anything else as a
+    JSON value (`null` for a missing byte count)."""
+
+    def __init__(self, atoms: dict[str, Any]) -> None:
+        dict.__init__(self)
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                self[key] = json.dumps(value)[1:-1]
+            elif value is None or isinstance(value, bool | int | float):
+                self[key] = json.dumps(value)
+            else:
+                self[key] = json.dumps(str(value))[1:-1]
+
+
+class JsonAccessLogger(gunicorn.glogging.Logger):
+    atoms_wrapper_class = JsonAtoms
+
+
+logger_class = JsonAccessLogger
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# gunicorn 25.1+ opens a control socket for `gunicornc`, by default at one path per user
+# (~/.gunicorn/gunicorn.ctl), so a second instance on the host takes over the first's.
+# Off unless GUNICORN_CONTROL_SOCKET names this instance's own path. (Older gunicorn
+# ignores both settings.)
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 # Prometheus multiprocess mode: every worker writes its samples to one folder.
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:

@@ -1,4 +1,5 @@
-"""ETag and 304 on every GET, and gzip / brotli for responses over 1 KB when asked.
+"""ETag and 304 on every GET, gzip / brotli for responses over 1 KB when asked, and
+`Cache-Control` so that no shared cache keeps a caller's answer.
 
 The ETag is computed on the uncompressed body; Flask-Compress then marks it with the
 encoding (`"…:gzip"`) and answers a matching `If-None-Match` with 304 itself.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_compress import Compress
 
 compress = Compress()
@@ -23,6 +24,28 @@ CONDITIONS = (
     "HTTP_IF_RANGE",
     "HTTP_RANGE",
 )
+
+
+# A caller's answer: a browser may keep it but must revalidate it (with its ETag, and its
+# token) before each use; a proxy or CDN must not keep it at all.
+PRIVATE = "private, no-cache"
+# An error nobody was authenticated for (401, an unknown route, a refused body): nothing
+# worth revalidating, and nothing any cache should keep.
+NO_STORE = "no-store"
+
+
+def add_cache_control(response: Response) -> Response:
+    """Unless the view chose already (health, OAuth and the docs' assets do)."""
+    if "Cache-Control" in response.headers:
+        return response
+    if g.get("caller") is not None:
+        response.headers["Cache-Control"] = PRIVATE
+    elif response.status_code >= 400:
+        response.headers["Cache-Control"] = NO_STORE
+    elif "HTTP_AUTHORIZATION" in request.environ:
+        # Answered for a credential outside the API's tokens (`/metrics`).
+        response.headers["Cache-Control"] = PRIVATE
+    return response
 
 
 def add_etag(response: Response) -> Response:
@@ -45,6 +68,8 @@ def drop_date(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    # Registered first, so it runs after the others below, on their final status.
+    app.after_request(add_cache_control)
     brotli = importlib.util.find_spec("brotli") is not None
     app.config.setdefault("COMPRESS_MIMETYPES", MEDIA_TYPES)
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)

@@ -1,29 +1,41 @@
-"""What every answer owes a hostile network: bounded request lines, tokenless OPTIONS,
-`nosniff`, no server banner, and CORS only for the origins configured.
+"""What every answer owes a hostile network: bounded request lines and bodies, tokenless
+OPTIONS, `nosniff`, no server banner, and CORS only for the origins configured.
 
 Settings (the environment, or the app's config first):
 
 - `MAX_REQUEST_LINE`: the longest request target (path and query string) in bytes,
   8000 by default; longer is a 414 in the contract's body. gunicorn.conf.py keeps its
   own request-line limit just above it, so the app is the one that answers.
+- `MAX_BODY_BYTES`: the largest request body in bytes, 16384 (16 KiB) by default; a larger
+  one is a 413 in the contract's body (and RFC 6749's for `/oauth/token`), refused on its
+  `Content-Length` before any of it is read, and a chunked one is cut at the limit.
+  deploy/nginx/eventio.conf's `client_max_body_size` is filled from it.
 - `CORS_ORIGINS`: a comma list of origins (`https://bi.example.com`) allowed to read the
   API from a browser; empty (the default) sends no CORS header at all.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from flask_cors import CORS
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
-from eventio.errors import ApiError
+from eventio.errors import ApiError, error_response
+from eventio.responses import json_response
 
 DEFAULT_MAX_REQUEST_LINE = 8000
+# The API reads one body, the token request's few form fields: 16 KiB is generous.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+OAUTH_BLUEPRINT = "oauth"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # What the Werkzeug development server (`make run`) and gunicorn.conf.py say in `Server`.
 SERVER_BANNER = "eventio"
 CORS_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -53,8 +65,38 @@ def request_target_length(environ: dict[str, object]) -> int:
     return len(str(path)) + (len(str(query)) + 1 if query else 0)
 
 
-def guard_request(max_request_line: int) -> Callable[[], Response | None]:
-    """First of all before_request hooks: a 414 for an overlong target, then OPTIONS."""
+def max_body_bytes() -> int:
+    return int(os.environ.get("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
+
+
+def declared_body_length(environ: dict[str, object]) -> int:
+    """The body's `Content-Length` (0 when absent or not a number: Werkzeug's reading)."""
+    value = environ.get("CONTENT_LENGTH")
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return 0
+
+
+def read_chunked_body(environ: dict[str, Any], max_body: int) -> None:
+    """Read a chunked body (it has no `Content-Length`) up to one byte past the limit: a
+    413 when it goes on, else the body in memory with its length declared. Werkzeug's own
+    limit would cut such a body at the limit silently and parse the part it read."""
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    while len(body) <= max_body:
+        chunk = stream.read(max_body + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) > max_body:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = io.BytesIO(bytes(body))
+    environ["CONTENT_LENGTH"] = str(len(body))
+
+
+def guard_request(max_request_line: int, max_body: int) -> Callable[[], Response | None]:
+    """First of all before_request hooks: a 414 for an overlong target, a 413 for an
+    overlong body (on its header alone: nothing of it is read), then OPTIONS."""
 
     def guard() -> Response | None:
         environ = request.environ  # one look-up of the request proxy on the common path
@@ -64,6 +106,10 @@ def guard_request(max_request_line: int) -> Callable[[], Response | None]:
                 f"The request URI is longer than {max_request_line} characters; "
                 "send fewer or shorter query parameters.",
             )
+        if declared_body_length(environ) > max_body:
+            raise RequestEntityTooLarge()
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            read_chunked_body(environ, max_body)
         method = environ.get("REQUEST_METHOD", "")
         if method.upper() == "OPTIONS" and getattr(
             request.url_rule, "provide_automatic_options", False
@@ -74,6 +120,21 @@ def guard_request(max_request_line: int) -> Callable[[], Response | None]:
         return None
 
     return guard
+
+
+def body_too_large(error: RequestEntityTooLarge) -> Response:
+    """A 413, whether the declared length was too large or a chunked body ran past the
+    limit while read; the token endpoint's also in RFC 6749's shape, never stored."""
+    limit = current_app.config["MAX_BODY_BYTES"]
+    message = f"The request body is larger than {limit} bytes."
+    if request.blueprint != OAUTH_BLUEPRINT:
+        return error_response(413, message)
+    # RFC 6749 section 5.2 has no code for a body too large; a malformed request is closest.
+    response = json_response(
+        {"message": message, "error": "invalid_request", "error_description": message}, 413
+    )
+    response.headers.update(NO_STORE)
+    return response
 
 
 def add_nosniff(response: Response) -> Response:
@@ -141,13 +202,18 @@ def init_app(app: Flask) -> None:
         "MAX_REQUEST_LINE",
         int(os.environ.get("MAX_REQUEST_LINE") or DEFAULT_MAX_REQUEST_LINE),
     )
+    app.config.setdefault("MAX_BODY_BYTES", max_body_bytes())
+    # Werkzeug's own check as well, for a body that reaches a reader some other way.
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
     app.config.setdefault("CORS_ORIGINS", os.environ.get("CORS_ORIGINS", ""))
     origins = parse_origins(app.config["CORS_ORIGINS"])
 
     # First, before the NUL check reads the query string and the API checks the token.
     app.before_request_funcs.setdefault(None, []).insert(
-        0, guard_request(int(app.config["MAX_REQUEST_LINE"]))
+        0, guard_request(int(app.config["MAX_REQUEST_LINE"]), int(app.config["MAX_BODY_BYTES"]))
     )
+    # By status code: found before errors.py's handler of every HTTPException.
+    app.register_error_handler(413, body_too_large)
     if origins:
         init_cors(app, origins)
     # after_request hooks run last-registered first: at the front, these run last of all,

@@ -1,0 +1,1 @@
+"""The production topology: nginx (deploy/nginx/eventio.conf) in front of gunicorn."""
