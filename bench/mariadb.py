@@ -246,7 +246,7 @@ def compare(settings: Settings, pg_token: str, chosen: list[Request], flagship: 
                 exports[name] = download(
                     f"http://127.0.0.1:{server.port}{path}", token, server.workers()
                 )
-    return Run(
+    return Run(  # saved by mariadb_report.save
         when=datetime.now(UTC),
         machine=machine(settings),
         data=data_size(settings),

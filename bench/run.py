@@ -170,6 +170,7 @@ def main() -> None:
     if "mariadb" in settings.databases:
         log("MariaDB: the API on MariaDB beside the API on PostgreSQL")
         compared = mariadb.compare(settings, token, chosen, flagship.id)
+        mariadb_report.save(compared)
         section = mariadb_report.section(compared)
         (OUT / "benchmarks-mariadb.md").write_text(section)
     output = settings.output
