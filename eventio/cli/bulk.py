@@ -186,7 +186,8 @@ class MySQLWriter(BulkWriter):
     Deferred secondary indexes are dropped before the first row and built once at the end
     (InnoDB sorts instead of inserting into a dozen B-trees row by row); each DDL statement
     commits, so the drop must come before any row, and a failed load is rolled back before
-    the indexes are put back."""
+    the indexes are put back. Not LOAD DATA LOCAL INFILE: PyMySQL needs `local_infile` when it
+    connects (the engine's connections do not have it) and MySQL 8 refuses it by default."""
 
     SESSION = ("foreign_key_checks", "unique_checks")
 
