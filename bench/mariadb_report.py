@@ -21,10 +21,11 @@ NULLS_FIRST_SORT = (
     "NULLS FIRST` and walks `ix_bookings_event_id_status_created_at_desc_id`, stopping after "
     "the page's rows. MariaDB has no `NULLS FIRST`, so the API sorts by `created_at IS NULL "
     "DESC, created_at DESC, id` there; no index holds that expression, so MariaDB reads every "
-    "confirmed booking of the event ({rows}) and sorts them for each page (`Using filesort`). "
+    "confirmed booking of the event ({rows}) and sorts them for each page "
+    "(`Using filesort`){detail}. "
     "PyMySQL is not the cause: SQL is almost all of the request's time. A remedy belongs to "
     "the query builder (owned elsewhere): drop the IS NULL key where the column cannot hold "
-    "NULL, or read the NULL rows by their own indexed statement first"
+    "NULL, or read the NULL rows by their own indexed statement first."
 )
 PARTIAL_FILTER = (
     "`filter[email]` is a partial match, `lower(email) LIKE '%…%'`. PostgreSQL answers it "
@@ -47,14 +48,19 @@ STATS = (
     "`STATEMENT_TIMEOUT_MS` would bring it back."
 )
 WHY: dict[str, str] = {
-    "medium-page": NULLS_FIRST_SORT.format(rows="9,834 for event 18") + ".",
-    "flagship-page": NULLS_FIRST_SORT.format(rows="420,605 for event 1")
-    + ": 8 such sorts at a time on 2 cores did not finish within the run.",
-    "flagship-cursor-first": NULLS_FIRST_SORT.format(rows="420,605 for event 1")
-    + "; a first cursor page sorts the same rows. 400,000 rows deep, the cursor's condition "
-    "leaves only the last ~20,000 to sort, hence the deep page's smaller gap.",
-    "flagship-offset-deep": NULLS_FIRST_SORT.format(rows="420,605 for event 1")
-    + ", then skips 400,000 of them.",
+    "medium-page": NULLS_FIRST_SORT.format(rows="9,834 for event 18", detail=""),
+    "flagship-page": NULLS_FIRST_SORT.format(
+        rows="420,605 for event 1",
+        detail="; 8 such sorts at a time on 2 shared cores did not finish within the run",
+    ),
+    "flagship-cursor-first": NULLS_FIRST_SORT.format(
+        rows="420,605 for event 1",
+        detail=", a first cursor page as a first offset page; 400,000 rows deep the cursor's "
+        "condition leaves only the last ~20,000 to sort, hence the deep page's smaller gap",
+    ),
+    "flagship-offset-deep": NULLS_FIRST_SORT.format(
+        rows="420,605 for event 1", detail=", then skips 400,000 of them"
+    ),
     "medium-customers": PARTIAL_FILTER.format(groups="3,526 customers")
     + ". The event is small, so each scan is short, but it is a scan.",
     "flagship-customers": PARTIAL_FILTER.format(
@@ -105,7 +111,10 @@ def section(run: Run) -> str:
         "API on PostgreSQL measured in this same run, interleaved with the API on MariaDB "
         "slice by slice; they are not the figures of the tables above (another run, other "
         "settings, another moment of a shared machine). Short runs on a machine shared with "
-        "other work: read the ratios, not the absolute values.",
+        "other work (other processes took "
+        f"{min(min(r.pg_foreign, r.maria_foreign) for r in rows):.0%}-"
+        f"{max(max(r.pg_foreign, r.maria_foreign) for r in rows):.0%} of its CPU during the "
+        "runs, `other CPU` below): read the ratios, not the absolute values.",
         "",
         md_table(["", ""], [[k, v] for k, v in run.machine.items()]),
         "",
