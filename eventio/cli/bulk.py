@@ -176,7 +176,25 @@ STATEMENT_BYTES = 4 << 20
 
 
 # A secondary index in SHOW CREATE TABLE: `  KEY `name` (`col`,`col` DESC),`.
-SECONDARY_KEY = re.compile(r"^\s*(KEY `([^`]+)` .*?),?$", re.MULTILINE)
+SECONDARY_KEY = re.compile(r"^\s*(KEY `([^`]+)` \(`([^`]+)`.*?),?$", re.MULTILINE)
+# What already starts with a column: the primary key, a unique key, a foreign key's column.
+LEADING_UNIQUE = re.compile(r"^\s*(?:PRIMARY|UNIQUE) KEY (?:`[^`]+` )?\(`([^`]+)`", re.MULTILINE)
+FOREIGN_KEY = re.compile(r"FOREIGN KEY \(`([^`]+)`\)")
+
+
+def deferrable(create_table: str) -> list[tuple[str, str]]:
+    """(definition, name) of the secondary indexes a load can drop: all but, for each
+    foreign key column no primary or unique key starts with, the first index starting with
+    it (MySQL refuses to drop the last index a foreign key needs)."""
+    covered = set(LEADING_UNIQUE.findall(create_table))
+    needed = set(FOREIGN_KEY.findall(create_table)) - covered
+    found = []
+    for definition, name, leading in SECONDARY_KEY.findall(create_table):
+        if leading in needed:
+            needed.discard(leading)  # kept
+            continue
+        found.append((definition, name))
+    return found
 
 
 class MySQLWriter(BulkWriter):
@@ -231,7 +249,7 @@ class MySQLWriter(BulkWriter):
             raise RuntimeError("Indexes are deferred before any row: a DDL statement commits")
         for name in names:
             self.cursor.execute(f"SHOW CREATE TABLE `{name}`")
-            found = SECONDARY_KEY.findall(self.cursor.fetchone()[1])
+            found = deferrable(self.cursor.fetchone()[1])
             if found:
                 drops = ", ".join(f"DROP INDEX `{index}`" for _, index in found)
                 self.cursor.execute(f"ALTER TABLE `{name}` {drops}")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from eventio.cli import demo
-from eventio.cli.bulk import BulkWriter, MySQLWriter
+from eventio.cli.bulk import BulkWriter, MySQLWriter, deferrable
 from eventio.cli.demo_world import Table
 from eventio.extensions import db
 from eventio.models import Booking, Event
@@ -109,3 +109,32 @@ def test_a_failed_load_leaves_no_rows_and_every_index(
         run("demo", "--bookings", 20)
     assert count(Event) == 0 and count(Booking) == 0
     assert indexes() == before
+
+
+CREATE_TABLE = """CREATE TABLE `bookings` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `event_id` bigint(20) NOT NULL,
+  `group_id` bigint(20) DEFAULT NULL,
+  `booking_reference` varchar(255) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uq_bookings_booking_reference` (`booking_reference`),
+  KEY `ix_bookings_event_id` (`event_id`),
+  KEY `ix_bookings_event_id_created_at` (`event_id`,`created_at` DESC),
+  KEY `ix_bookings_group_id` (`group_id`),
+  KEY `ix_bookings_reference_event` (`booking_reference`,`event_id`),
+  CONSTRAINT `fk_bookings_event_id_events` FOREIGN KEY (`event_id`) REFERENCES `events` (`id`),
+  CONSTRAINT `fk_bookings_group_id_groups` FOREIGN KEY (`group_id`) REFERENCES `groups` (`id`)
+) ENGINE=InnoDB"""
+
+
+def test_the_last_index_a_foreign_key_needs_is_kept() -> None:
+    assert deferrable(CREATE_TABLE) == [
+        (
+            "KEY `ix_bookings_event_id_created_at` (`event_id`,`created_at` DESC)",
+            "ix_bookings_event_id_created_at",
+        ),
+        (
+            "KEY `ix_bookings_reference_event` (`booking_reference`,`event_id`)",
+            "ix_bookings_reference_event",
+        ),
+    ]
