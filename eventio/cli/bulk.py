@@ -182,12 +182,13 @@ LEADING_UNIQUE = re.compile(r"^\s*(?:PRIMARY|UNIQUE) KEY (?:`[^`]+` )?\(`([^`]+)
 FOREIGN_KEY = re.compile(r"FOREIGN KEY \(`([^`]+)`\)")
 
 
-def deferrable(create_table: str) -> list[tuple[str, str]]:
-    """(definition, name) of the secondary indexes a load can drop: all but, for each
-    foreign key column no primary or unique key starts with, the first index starting with
-    it (MySQL refuses to drop the last index a foreign key needs)."""
+def deferrable(create_table: str, keep_foreign_key_indexes: bool) -> list[tuple[str, str]]:
+    """(definition, name) of the secondary indexes a load can drop: all, or (MySQL refuses
+    to drop the last index a foreign key needs; MariaDB allows it with the checks off) all
+    but, for each foreign key column no primary or unique key starts with, the first index
+    starting with it."""
     covered = set(LEADING_UNIQUE.findall(create_table))
-    needed = set(FOREIGN_KEY.findall(create_table)) - covered
+    needed = set(FOREIGN_KEY.findall(create_table)) - covered if keep_foreign_key_indexes else set()
     found = []
     for definition, name, leading in SECONDARY_KEY.findall(create_table):
         if leading in needed:
@@ -249,7 +250,7 @@ class MySQLWriter(BulkWriter):
             raise RuntimeError("Indexes are deferred before any row: a DDL statement commits")
         for name in names:
             self.cursor.execute(f"SHOW CREATE TABLE `{name}`")
-            found = deferrable(self.cursor.fetchone()[1])
+            found = deferrable(self.cursor.fetchone()[1], not self.mariadb())
             if found:
                 drops = ", ".join(f"DROP INDEX `{index}`" for _, index in found)
                 self.cursor.execute(f"ALTER TABLE `{name}` {drops}")

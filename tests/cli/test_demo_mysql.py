@@ -127,8 +127,18 @@ CREATE_TABLE = """CREATE TABLE `bookings` (
 ) ENGINE=InnoDB"""
 
 
-def test_the_last_index_a_foreign_key_needs_is_kept() -> None:
-    assert deferrable(CREATE_TABLE) == [
+def test_on_mariadb_every_secondary_index_is_deferred() -> None:
+    names = [name for _, name in deferrable(CREATE_TABLE, keep_foreign_key_indexes=False)]
+    assert names == [
+        "ix_bookings_event_id",
+        "ix_bookings_event_id_created_at",
+        "ix_bookings_group_id",
+        "ix_bookings_reference_event",
+    ]
+
+
+def test_on_mysql_the_last_index_a_foreign_key_needs_is_kept() -> None:
+    assert deferrable(CREATE_TABLE, keep_foreign_key_indexes=True) == [
         (
             "KEY `ix_bookings_event_id_created_at` (`event_id`,`created_at` DESC)",
             "ix_bookings_event_id_created_at",
