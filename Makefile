@@ -73,6 +73,8 @@ format: install
 # Needs wrk (apt-get install -y wrk), PostgreSQL on 127.0.0.1:5432 and Redis on :6379.
 # Knobs: BENCH_DURATION (seconds per run, 10), BENCH_CONNECTIONS (wrk connections, 8),
 # BENCH_WARMUP, BENCH_SLICES, BENCH_THREADS, BENCH_ONLY (regex over request keys); see docs/benchmarks.md.
+# MariaDB too: BENCH_DATABASES=postgresql,mariadb (or =mariadb: only the API on MariaDB beside the
+# API on PostgreSQL), BENCH_MARIADB_URL (mysql://root@127.0.0.1/eventio_bench, loaded when empty).
 bench: install  ## The API against a hand-written floor under wrk; writes docs/benchmarks.md
 	$(BIN)/python bench/run.py
 

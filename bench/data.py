@@ -14,6 +14,7 @@ from settings import BIN, DEEP_ROWS, PAGE, ROOT, Settings, log
 
 
 def flask(settings: Settings, *args: str, capture: bool = False) -> str:
+    """`flask --app eventio ...` on the run's database (settings.database_url)."""
     done = subprocess.run(
         [str(BIN / "flask"), "--app", "eventio", *args],
         cwd=ROOT,

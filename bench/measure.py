@@ -15,7 +15,6 @@ from typing import Any
 
 import cpu
 import orjson
-import psycopg
 import report
 import requests
 import wrk
@@ -23,21 +22,16 @@ from data import connect
 from plan import Request
 from servers import Server, auth
 from settings import PROBES, REDIS_PIDS, Settings, log
-
-ACTIVE_ELSEWHERE = (
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND pid <> pg_backend_pid() AND state = 'active'"
-)
+from watch import DatabaseWatch
 
 
-def settle(watcher: psycopg.Connection[tuple[Any, ...]], limit: float = 120.0) -> None:
+def settle(watcher: DatabaseWatch, limit: float = 120.0) -> None:
     """Wait (at most `limit` s) until no statement runs on the bench database. A request
     wrk gave up on (a recount under load) goes on in its worker, API or floor alike; left
     running, it would weigh on whatever is measured next."""
     started = time.monotonic()
     while True:
-        row = watcher.execute(ACTIVE_ELSEWHERE).fetchone()
-        busy = row[0] if row else 0
+        busy = watcher.busy()
         waited = time.monotonic() - started
         if not busy:
             if waited > 1.5:
@@ -49,15 +43,11 @@ def settle(watcher: psycopg.Connection[tuple[Any, ...]], limit: float = 120.0) -
         time.sleep(0.5)
 
 
-def ours(server: Server, watcher: psycopg.Connection[tuple[Any, ...]]) -> dict[str, list[int]]:
-    """The processes a run of `server` works: gunicorn, its PostgreSQL backends, Redis."""
-    backends = watcher.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid()"
-    ).fetchall()
+def ours(server: Server, watcher: DatabaseWatch) -> dict[str, list[int]]:
+    """The processes a run of `server` works: gunicorn, its database's backends, Redis."""
     return {
         "app": cpu.tree(server.process.pid),
-        "postgres": [b[0] for b in backends],
+        watcher.name: watcher.backends(),
         "redis": REDIS_PIDS,
     }
 
@@ -140,18 +130,21 @@ def even(split: list[int], settings: Settings) -> bool:
 
 @dataclass(frozen=True)
 class Stream:
-    """What one series of slices drives: a request on a server, under a name."""
+    """What one series of slices drives: a request on a server, under a name; with its own
+    token and database when the server is not on the run's (the API on MariaDB)."""
 
     name: str
     server: Server
     request: Request
+    token: str | None = None
+    database: DatabaseWatch | None = None
 
 
 def run_slice(
     settings: Settings,
     stream: Stream,
     token: str,
-    watcher: psycopg.Connection[tuple[Any, ...]],
+    watcher: DatabaseWatch,
     seconds: float,
 ) -> Slice:
     """One measured wrk run of `seconds` on the stream's server, watched."""
@@ -159,7 +152,8 @@ def run_slice(
     server = stream.server
     split: list[int] = []
     sampler = threading.Timer(seconds / 2, lambda: split.extend(connection_split(server)))
-    watch = cpu.Watch(lambda: ours(server, watcher))
+    database = stream.database or watcher
+    watch = cpu.Watch(lambda: ours(server, database))
 
     def started() -> None:
         watch.start()
@@ -168,7 +162,7 @@ def run_slice(
     try:
         result = wrk.run(
             stream.request.url(server.port),
-            token,
+            stream.token or token,
             load,
             balanced=lambda: even(connection_split(server), settings),
             started=started,
@@ -188,7 +182,7 @@ def run_slice(
 
 
 def run_interleaved(
-    settings: Settings, streams: list[Stream], token: str, watcher: psycopg.Connection[Any]
+    settings: Settings, streams: list[Stream], token: str, watcher: DatabaseWatch
 ) -> Attempt:
     """A warm-up of each stream, then BENCH_SLICES rounds of one short slice per stream, so
     that a slower minute of a shared machine weighs on every stream alike. A request too
@@ -198,7 +192,7 @@ def run_interleaved(
     warmup = wrk.Load(settings.load.threads, settings.load.connections, settings.warmup)
     slowest = 0.0
     for stream in streams:
-        run = wrk.run(stream.request.url(stream.server.port), token, warmup)
+        run = wrk.run(stream.request.url(stream.server.port), stream.token or token, warmup)
         # No answer at all within the warm-up: slower than it, whatever wrk's empty
         # percentiles (0) say.
         slowest = max(slowest, run.p99_ms if run.rps > 0 else settings.warmup * 1000)
@@ -227,19 +221,21 @@ def measure_pair(
     token: str,
     api: Server,
     floor: Server,
-    watcher: psycopg.Connection[tuple[Any, ...]],
+    watcher: DatabaseWatch,
     deadline: float,
     reserve: float,
     baseline: Request | None = None,
+    streams: list[Stream] | None = None,
 ) -> Attempt:
     """The API and the floor (and `baseline` on the API) in interleaved slices, after a
     quiet moment. Again (up to BENCH_ATTEMPTS, while `reserve` seconds remain before
     `deadline` for the rest) when other processes took more than BENCH_MAX_FOREIGN of the
     CPU, or when one worker was left without connections; the best attempt: balanced
     first, then the calmest."""
-    streams = [Stream("api", api, request), Stream("floor", floor, request)]
-    if baseline is not None:
-        streams.insert(1, Stream("baseline", api, baseline))
+    if streams is None:
+        streams = [Stream("api", api, request), Stream("floor", floor, request)]
+        if baseline is not None:
+            streams.insert(1, Stream("baseline", api, baseline))
     best: Attempt | None = None
     for number in range(1, settings.attempts + 1):
         slack = deadline - time.monotonic() - pair_seconds(settings, len(streams)) - reserve
@@ -302,10 +298,15 @@ def first_difference(a: Any, b: Any, where: str = "$") -> str | None:
     return None if a == b else f"{where}: {a!r} vs {b!r}"
 
 
-def compare_bodies(request: Request, token: str, api: Server, floor: Server) -> tuple[str, int]:
-    """`same` or the first difference; and the floor's statement count for the request."""
+def compare_bodies(
+    request: Request, token: str, api: Server, floor: Server, floor_token: str | None = None
+) -> tuple[str, int]:
+    """`same` or the first difference; and the floor's statement count for the request.
+    `floor_token`: the second server's own token (the API on MariaDB)."""
     got_api = requests.get(request.url(api.port), headers=auth(token), timeout=300)
-    got_floor = requests.get(request.url(floor.port), headers=auth(token), timeout=300)
+    got_floor = requests.get(
+        request.url(floor.port), headers=auth(floor_token or token), timeout=300
+    )
     statements = int(got_floor.headers.get("X-Floor-Statements", "0"))
     if got_api.status_code != 200 or got_floor.status_code != 200:
         return f"status {got_api.status_code} vs {got_floor.status_code}", statements

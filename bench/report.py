@@ -307,6 +307,18 @@ def md_table(header: list[str] | tuple[str, ...], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+MARIADB_HOW = (
+    "MariaDB: `BENCH_DATABASES=postgresql,mariadb make bench` runs the above, then each "
+    "request on the API over MariaDB beside the API over PostgreSQL (section MariaDB); "
+    "`BENCH_DATABASES=mariadb` runs only that comparison and replaces only that section of "
+    "this page (default `postgresql`: the section already on the page is kept). "
+    "`BENCH_MARIADB_URL` (`mysql://root@127.0.0.1/eventio_bench`; created, migrated and "
+    "loaded with the same `BENCH_BOOKINGS` and `BENCH_SEED` when empty: about 4 minutes), "
+    "`BENCH_MARIADB_REDIS_URL` (the next Redis database after `BENCH_REDIS_URL`'s, flushed: "
+    "the two APIs must not share cached counts and stats), `BENCH_MARIADB_PORT` (8103)."
+)
+
+
 def markdown(run: Run) -> str:
     m, f = run.medium, run.flagship
     s = run.settings
@@ -523,6 +535,8 @@ def markdown(run: Run) -> str:
         "`bench/out/benchmarks-partial.md` instead of this page). The first run loads the "
         "demo world (about 2 minutes); later runs reuse it. Logs, and the SQL the API sent per "
         "request, are left in `bench/out/`.",
+        "",
+        MARIADB_HOW,
         "",
     ]
     return "\n".join(parts)

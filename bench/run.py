@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import cpu
+import mariadb
+import mariadb_report
 import orjson
 import redis
 import report
@@ -30,6 +32,7 @@ from measure import (
 from plan import USER, Request, build_requests
 from servers import servers
 from settings import BIN, OUT, ROOT, Settings, log
+from watch import PostgresWatch
 
 
 def machine(settings: Settings) -> dict[str, str]:
@@ -77,7 +80,8 @@ def serve_and_measure(
     rows: list[report.Row] = []
     probes: dict[str, float] = {}
     exports: dict[str, report.Export] = {}
-    with servers(settings, token) as (api, floor), connect(settings) as watcher:
+    with servers(settings, token) as (api, floor), connect(settings) as conn:
+        watcher = PostgresWatch(conn)
         log(f"API on :{api.port} (workers {api.workers()}), floor on :{floor.port}")
         deadline = started + settings.budget_minutes * 60
         for index, request in enumerate(chosen):
@@ -139,6 +143,8 @@ def main() -> None:
     wrk.require()
     OUT.mkdir(exist_ok=True)
     started = time.monotonic()
+    # PostgreSQL is always there: the requests are chosen on it, and the API on MariaDB is
+    # measured beside the API on PostgreSQL.
     ensure_database(settings)
     token = issue_token(settings)
     medium, flagship = pick_events(settings)
@@ -146,6 +152,10 @@ def main() -> None:
         f"medium event {medium.id} ({medium.bookings:,} bookings), flagship {flagship.id} "
         f"({flagship.bookings:,}, {flagship.confirmed:,} confirmed)"
     )
+    if "mariadb" in settings.databases:
+        mariadb.ensure_mariadb(settings)
+        mariadb.same_world(settings, [medium, flagship])
+        redis.Redis.from_url(settings.mariadb_redis_url).flushdb()
     redis.Redis.from_url(settings.redis_url).flushdb()  # the bench's own Redis database
 
     log("in-process: walking the API's cursor 400,000 rows deep")
@@ -153,6 +163,33 @@ def main() -> None:
     deep_cursor = in_process.deep_cursor(flagship.id)
     all_requests = build_requests(medium, flagship, deep_cursor)
     chosen = selected(settings, all_requests)
+    page = None
+    if "postgresql" in settings.databases:
+        page = against_floor(settings, token, chosen, in_process, medium, flagship, started)
+    section = None
+    if "mariadb" in settings.databases:
+        log("MariaDB: the API on MariaDB beside the API on PostgreSQL")
+        compared = mariadb.compare(settings, token, chosen, flagship.id)
+        mariadb_report.save(compared)
+        section = mariadb_report.section(compared)
+        (OUT / "benchmarks-mariadb.md").write_text(section)
+    output = settings.output
+    if page is None:  # MariaDB alone: its section goes into the page there is
+        page = output.read_text() if output.exists() else "# Benchmarks\n"
+    output.write_text(mariadb_report.splice(page, section or mariadb_report.existing(output)))
+    log(f"wrote {output.relative_to(ROOT)} in {(time.monotonic() - started) / 60:.1f} min")
+
+
+def against_floor(
+    settings: Settings,
+    token: str,
+    chosen: list[Request],
+    in_process: InProcessApi,
+    medium: EventPick,
+    flagship: EventPick,
+    started: float,
+) -> str:
+    """The API against its floor on PostgreSQL: the page's main part, as markdown."""
     log("in-process: statements and time per request")
     measured = {r.key: in_process.measure(r.path) for r in chosen}
 
@@ -189,7 +226,6 @@ def main() -> None:
     )
     print()
     print(report.console_table(run))
-    settings.output.write_text(report.markdown(run))
     (OUT / "statements.json").write_bytes(
         orjson.dumps(
             {
@@ -200,7 +236,7 @@ def main() -> None:
             option=orjson.OPT_INDENT_2,
         )
     )
-    log(f"wrote {settings.output.relative_to(ROOT)} in {run.elapsed_s / 60:.1f} min")
+    return report.markdown(run)
 
 
 if __name__ == "__main__":

@@ -51,9 +51,17 @@ def port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start_server(settings: Settings, name: str, app: str, port: int, extra: list[str]) -> Server:
+def start_server(
+    settings: Settings,
+    name: str,
+    app: str,
+    port: int,
+    extra: list[str],
+) -> Server:
     if not port_free(port):
-        raise SystemExit(f"Port {port} is in use; set BENCH_API_PORT / BENCH_FLOOR_PORT.")
+        raise SystemExit(
+            f"Port {port} is in use; set BENCH_API_PORT / BENCH_FLOOR_PORT / BENCH_MARIADB_PORT."
+        )
     metrics = OUT / f"metrics-{name}"
     env = {
         **settings.server_env(),
@@ -121,6 +129,32 @@ def servers(settings: Settings, token: str) -> Iterator[tuple[Server, Server]]:
         )
         for server in started:
             wait_ready(server, token)
+        yield started[0], started[1]
+    finally:
+        for server in started:
+            server.stop()
+
+
+@contextmanager
+def api_servers(
+    settings: Settings, mariadb: Settings, tokens: dict[str, str]
+) -> Iterator[tuple[Server, Server]]:
+    """The API on PostgreSQL (`settings`) and the API on MariaDB (`mariadb`), under gunicorn
+    alike, stopped whatever happens. `tokens`: each database's own token, by server name."""
+    started: list[Server] = []
+    try:
+        started.append(start_server(settings, "api", "wsgi:app", settings.api_port, []))
+        started.append(
+            start_server(
+                mariadb,
+                "api-mariadb",
+                "wsgi:app",
+                settings.mariadb_port,
+                ["--name", "eventio-mariadb"],
+            )
+        )
+        for server in started:
+            wait_ready(server, tokens[server.name])
         yield started[0], started[1]
     finally:
         for server in started:

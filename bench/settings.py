@@ -37,7 +37,11 @@ class Settings:
     """Every knob of a run, from BENCH_* environment variables."""
 
     database_url: str
+    databases: tuple[str, ...]
+    mariadb_url: str
+    mariadb_port: int
     redis_url: str
+    mariadb_redis_url: str
     bookings: int
     seed: int
     load: wrk.Load
@@ -57,10 +61,17 @@ class Settings:
     @classmethod
     def from_environment(cls) -> Settings:
         only = os.environ.get("BENCH_ONLY")
+        redis_url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/9"
         return cls(
             database_url=os.environ.get("BENCH_DATABASE_URL")
             or "postgresql://root@127.0.0.1:5432/eventio_bench",
-            redis_url=os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/9",
+            databases=databases(os.environ.get("BENCH_DATABASES") or "postgresql"),
+            mariadb_url=os.environ.get("BENCH_MARIADB_URL")
+            or "mysql://root@127.0.0.1/eventio_bench",
+            mariadb_port=env_int("BENCH_MARIADB_PORT", 8103),
+            redis_url=redis_url,
+            # Its own: both APIs would otherwise share their cached counts and stats.
+            mariadb_redis_url=os.environ.get("BENCH_MARIADB_REDIS_URL") or next_db(redis_url),
             bookings=env_int("BENCH_BOOKINGS", 1_000_000),
             seed=env_int("BENCH_SEED", 1),
             load=wrk.Load(
@@ -102,6 +113,24 @@ class Settings:
             "RATE_LIMIT": "100000000 per minute",
             "FLASK_APP": "eventio",
         }
+
+
+def next_db(redis_url: str) -> str:
+    """The Redis URL of the database after this one's (`/9` -> `/10`)."""
+    base, _, number = redis_url.rpartition("/")
+    return f"{base}/{int(number) + 1}" if number.isdigit() and "//" in base else redis_url + "/1"
+
+
+def databases(value: str) -> tuple[str, ...]:
+    """BENCH_DATABASES: `postgresql` (the API against its floor), `mariadb` (the API on
+    MariaDB beside the API on PostgreSQL), or both, comma-separated."""
+    names = tuple(name.strip().lower() for name in value.split(",") if name.strip())
+    unknown = set(names) - {"postgresql", "mariadb"}
+    if unknown or not names:
+        raise SystemExit(
+            f"BENCH_DATABASES={value!r}: a comma-separated list of postgresql and mariadb"
+        )
+    return names
 
 
 def log(message: str) -> None:

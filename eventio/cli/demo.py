@@ -43,18 +43,19 @@ def filled_tables(connection: Connection) -> list[str]:
 def load(connection: Connection, bookings: int, seed: int) -> dict[str, int]:
     """Write the demo world through the connection; returns the row count per table."""
     rng = random.Random(seed)
-    writer = BulkWriter.for_connection(connection)
     event_table, ticket_table, tickets = events(rng)
     setup = [event_table, ticket_table, *access(sorted(tickets))]
-    for table in setup:
-        writer.write(table)
     generator = BookingGenerator(rng, bookings, tickets)
-    writer.defer_indexes_and_keys(table.name for table in Chunk().tables())
-    chunk_size = 50_000 if connection.dialect.name == "postgresql" else 5_000
-    for chunk in generator.chunks(chunk_size):
-        for table in chunk.tables():
+    chunk_size = 5_000 if connection.dialect.name == "sqlite" else 50_000
+    with BulkWriter.for_connection(connection) as writer:
+        # First: on MySQL and MariaDB this is DDL, which commits what was written before it.
+        writer.defer_indexes_and_keys(table.name for table in Chunk().tables())
+        for table in setup:
             writer.write(table)
-    writer.finish()
+        for chunk in generator.chunks(chunk_size):
+            for table in chunk.tables():
+                writer.write(table)
+        writer.finish()
     return {table.name: len(table.rows) for table in setup} | counts(generator)
 
 
