@@ -70,7 +70,11 @@ class Booking(Timestamps, db.Model):
 
 class BookingTicket(Timestamps, db.Model):
     __tablename__ = "booking_tickets"
-    __table_args__ = (Index(None, "booking_id", "updated_at"),)
+    __table_args__ = (
+        Index(None, "booking_id", "updated_at"),
+        # The stats report reads a line's ticket and quantity from the index alone.
+        Index(None, "booking_id", "ticket_id", "qty"),
+    )
 
     id: Mapped[int] = pk()
     booking_id: Mapped[int] = mapped_column(BigId, ForeignKey("bookings.id"), index=True)
