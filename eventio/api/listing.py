@@ -113,7 +113,9 @@ def present(
 
 
 def cursor_codec() -> CursorCodec:
-    return CursorCodec(current_app.config["SECRET_KEY"].encode())
+    """Cursors of this endpoint (its route, whatever the ids in the path)."""
+    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    return CursorCodec(current_app.config["SECRET_KEY"].encode(), context=rule)
 
 
 def cached_count(statement: Select[Any]) -> int:
