@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from redis.connection import parse_url
 from werkzeug.test import TestResponse
 
 from eventio import create_app
@@ -21,7 +23,14 @@ from tests.conftest import bearer
 from tests.factories import UserFactory, issue_token
 from tests.support.tcp_proxy import TcpProxy
 
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 7
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# The suite's own Redis database when TEST_REDIS_URL names one: suites run side by side
+# on one server must not flush each other's counters.
+REDIS_DB = (
+    int(parse_url(os.environ["TEST_REDIS_URL"]).get("db", 0))
+    if os.environ.get("TEST_REDIS_URL")
+    else 7
+)
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 USER = "/api/v2/user"
 TOO_MANY = {"message": "Too Many Attempts."}
