@@ -17,6 +17,8 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 import orjson
 import psycopg
 import redis
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://root@127.0.0.1:5432/eventio_bench")
 SECRET_KEY = os.environ.get("SECRET_KEY", "").encode()
@@ -317,18 +319,28 @@ def envelope(call: Call, data: list[dict[str, Any]], total: int, page: int, per_
     }
 
 
+# The API's cursor (eventio/querybuilder/cursor.py): AES-256-GCM under a key derived from
+# SECRET_KEY, the route as associated data, a random 12-byte nonce, base64url.
+CURSOR_LABEL = b"eventio pagination cursor v1"
+CURSOR_CIPHER = AESGCM(hmac.new(SECRET_KEY, CURSOR_LABEL, hashlib.sha256).digest())
+CURSOR_CONTEXT = CURSOR_LABEL + b"\x00/api/v2/event/<id:event_id>/bookings"
+
+
 def encode_cursor(values: list[Any], backwards: bool) -> str:
     payload = orjson.dumps({"s": "-created_at,id", "v": values, "b": backwards})
-    mac = hmac.new(SECRET_KEY, payload, hashlib.sha256).digest()[:12]
-    return base64.urlsafe_b64encode(mac + payload).rstrip(b"=").decode()
+    nonce = os.urandom(12)
+    sealed = nonce + CURSOR_CIPHER.encrypt(nonce, payload, CURSOR_CONTEXT)
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
 
 def decode_cursor(text: str) -> list[Any]:
     raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    mac, payload = raw[:12], raw[12:]
-    expected = hmac.new(SECRET_KEY, payload, hashlib.sha256).digest()[:12]
+    try:
+        payload = CURSOR_CIPHER.decrypt(raw[:12], raw[12:], CURSOR_CONTEXT)
+    except (ValueError, InvalidTag):
+        raise Problem(422, "The cursor is not one this floor serves.") from None
     data = orjson.loads(payload)
-    if not hmac.compare_digest(mac, expected) or data.get("s") != "-created_at,id" or data["b"]:
+    if data.get("s") != "-created_at,id" or data["b"]:
         raise Problem(422, "The cursor is not one this floor serves.")
     return list(data["v"])
 

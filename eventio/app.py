@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Flask
 from flask.sessions import SessionInterface
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventio import (
     conditional,
@@ -23,7 +22,10 @@ from eventio import (
     oauth,
     observability,
     prepared,
+    proxies,
+    public_url,
     ratelimit,
+    raw_paths,
     reads,
 )
 from eventio.cache import make_cache
@@ -103,11 +105,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if binds:
         app.config["SQLALCHEMY_BINDS"] = binds
 
-    if hops := app.config["PROXY_FIX_HOPS"]:
-        # Behind N trusted proxies: client address, scheme and host for limits and links.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
-        )
+    # Behind trusted proxies: the client address (limits, logs), scheme and host.
+    proxies.init_app(app)
+    raw_paths.init_app(app)
+    public_url.init_app(app)
     db.init_app(app)
     mysql_session.init_app(app)
     prepared.init_app(app)

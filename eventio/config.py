@@ -90,6 +90,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RETRY_AFTER_SECONDS": _int("RETRY_AFTER_SECONDS", 5),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
+        # Addresses and CIDRs whose X-Forwarded-* is honoured (eventio/proxies.py).
+        "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES") or None,
+        # Required in production: the links of every list (eventio/public_url.py).
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
         "COUNT_CACHE_TTL": _int("COUNT_CACHE_TTL", 30),
         "COUNT_CACHE_MIN_ROWS": _int("COUNT_CACHE_MIN_ROWS", 1_000),
         "OAUTH_TOKEN_TTL": _int("OAUTH_TOKEN_TTL", 3600),

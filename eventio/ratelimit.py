@@ -1,4 +1,4 @@
-"""Per-token rate limits on `/api/v2` (Laravel's `throttle:api`), counted by `limits`.
+"""Per-user rate limits on `/api/v2` (Laravel's `throttle:api`), counted by `limits`.
 
 `limits` (the library under Flask-Limiter) parses `RATE_LIMIT`, keeps the fixed-window
 counters in Redis, shared by every worker and host, or in this process's memory, and
@@ -34,6 +34,17 @@ log = logging.getLogger(__name__)
 
 API = "api"
 OAUTH = "oauth"
+# `/metrics` is registered as the endpoint `observability.metrics`, which Flask files
+# under this name for its hooks (as it would a blueprint's).
+METRICS = "observability"
+# Budgets counted per client address, each place apart: guessing tokens at `/api/v2`
+# (its 401s), client secrets at `/oauth/token` or the metrics token at `/metrics` draws
+# on that place's budget only, and never locks the client out of the others.
+BY_ADDRESS = {API: "unauthenticated", OAUTH: "oauth", METRICS: "metrics"}
+# A refusal that only holds for a moment is never kept by a cache; the token endpoint's
+# answers also carry RFC 6749's `Pragma`.
+NO_STORE = {"Cache-Control": "no-store"}
+OAUTH_NO_STORE = {**NO_STORE, "Pragma": "no-cache"}
 EXTENSION = "eventio.ratelimit"
 DEFAULT_RATE_LIMIT = "600 per minute"
 KEY_PREFIX = "eventio"
@@ -210,23 +221,26 @@ def rate_limits() -> RateLimits:
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
-def identity() -> str:
-    """The budget a request draws on: its token once authenticated, else its address."""
-    caller = g.get("caller")
+def identity(authenticated: bool = True) -> str:
+    """The budget a request draws on: on `/api/v2` once authenticated, its user's (every
+    token of the user, Sanctum's and OAuth-issued alike, as Laravel's `throttle:api` keys
+    on the user id); anything else, its address's at that place."""
+    caller = g.get("caller") if authenticated and request.blueprint == API else None
     if caller is not None:
-        return f"token:{caller.token_id}"
-    return f"address:{request.remote_addr or 'unknown'}"
+        return f"user:{caller.user_id}"
+    place = BY_ADDRESS.get(request.blueprint or "", "other")
+    return f"{place}:{request.remote_addr or 'unknown'}"
 
 
-def check() -> Response | None:
+def check(authenticated: bool = True) -> Response | None:
     """Count the request; a request over budget is answered 429 instead of its view.
 
-    Runs right after `authenticate` (the budget is the token's); a request that
+    Runs right after `authenticate` (the budget is the user's); a request that
     `authenticate` refused is counted by address in `add_limit_headers`."""
     if COUNTED in request.environ:
         return None
     try:
-        counted = rate_limits().count(identity())
+        counted = rate_limits().count(identity(authenticated))
     except Exception:  # never worth failing a request: served, not counted
         log.exception("rate limit not counted")
         return None
@@ -243,6 +257,7 @@ def too_many_attempts(counted: Counted) -> Response:
         # Redis rounds a TTL to whole seconds: never say more than a window.
         "Retry-After": str(max(1, min(window, math.ceil(reset - now)))),
         "X-RateLimit-Reset": str(int(reset)),
+        **(OAUTH_NO_STORE if request.blueprint == OAUTH else NO_STORE),
     }
     return error_response(429, "Too Many Attempts.", headers=headers)
 
@@ -251,7 +266,7 @@ def add_limit_headers(response: Response) -> Response:
     """`X-RateLimit-Limit` and `X-RateLimit-Remaining` on every answer that was counted;
     a 401 never reached `check`, so it is counted here, by address."""
     if response.status_code == 401 and COUNTED not in request.environ:
-        refused = check()
+        refused = check(authenticated=False)
         if refused is not None:
             response = refused
     counted: Counted | None = request.environ.get(COUNTED)
@@ -276,8 +291,8 @@ def init_app(app: Flask) -> None:
     # A typo fails at start, not on the first request.
     app.extensions[EXTENSION] = RateLimits(app.config["RATE_LIMIT"], app.config.get("REDIS_URL"))
     # After the blueprint's `authenticate`, on the API only (the health endpoints are
-    # never limited). The token endpoint is limited per address, so client secrets cannot
-    # be guessed freely.
-    for blueprint in (API, OAUTH):
+    # never limited). The token endpoint and `/metrics` are limited per address, so client
+    # secrets and the metrics token cannot be guessed freely.
+    for blueprint in (API, OAUTH, METRICS):
         app.before_request_funcs.setdefault(blueprint, []).append(check)
         app.after_request_funcs.setdefault(blueprint, []).append(add_limit_headers)

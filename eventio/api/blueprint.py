@@ -20,6 +20,10 @@ bp.before_request(authenticate)
 class IdConverter(IntegerConverter):
     """A positive id that fits a BIGINT; anything else matches no route (404)."""
 
+    # ASCII digits only: Werkzeug's `\d` (and `int`) also take Arabic-Indic, full-width
+    # and every other script's digits, so `/event/%D9%A1` would be event 1.
+    regex = "[0-9]+"
+
     def __init__(self, map: Any) -> None:
         super().__init__(map, min=1, max=2**63 - 1)
 

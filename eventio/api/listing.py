@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Select, Table
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
+from eventio import public_url
 from eventio.api import export
 from eventio.api.one_row import OneRowPlans
 from eventio.auth.guard import caller, event_access, require_areas
@@ -113,7 +114,9 @@ def present(
 
 
 def cursor_codec() -> CursorCodec:
-    return CursorCodec(current_app.config["SECRET_KEY"].encode())
+    """Cursors of this endpoint (its route, whatever the ids in the path)."""
+    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    return CursorCodec(current_app.config["SECRET_KEY"].encode(), context=rule)
 
 
 def cached_count(statement: Select[Any]) -> int:
@@ -154,7 +157,7 @@ def paginated(
             page = PageRequest.of(
                 params.page, params.per_page, config["DEFAULT_PER_PAGE"], config["MAX_PER_PAGE"]
             )
-            path = request.base_url
+            path = public_url.base_url()
             if params.cursor is not None:
                 keyset = fetch_cursor_page(
                     connection(),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from eventio.cli import assignments, demo, roles, tokens, users
+from eventio.cli import assignments, demo, prune, roles, tokens, users
 from eventio.database.commands import database_cli
 
 
 def register_commands(app: Flask) -> None:
     """Attach every admin command group to the app's CLI."""
+    tokens.tokens_cli.add_command(prune.prune_expired)
     for command in (
         users.users_cli,
         roles.roles_cli,

@@ -1,7 +1,9 @@
 """Keyset (cursor) pagination in the shape of Laravel's `cursorPaginate`.
 
 A cursor is opaque base64url: the sort it was issued for, the position (the ordering
-values of one row) and the direction, signed so a forged one is refused. A page
+values of one row) and the direction, encrypted and authenticated (AES-GCM, with a key
+derived from SECRET_KEY, bound to the endpoint), so it shows no value of a row (an
+e-mail address on a list sorted by email) to a proxy's log and a forged one is refused. A page
 continues strictly after (or before) that position, so rows inserted during a pull
 neither repeat nor shift what follows, and a deep page costs what the first does.
 """
@@ -9,15 +11,20 @@ neither repeat nor shift what follows, and a deep page costs what the first does
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Select, and_, false, or_, types
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -36,24 +43,52 @@ class Cursor:
     backwards: bool
 
 
-class CursorCodec:
-    """Signs and reads cursors with a key every worker and host shares."""
+# The purpose in the derivation: SECRET_KEY's other uses never share this key.
+KEY_LABEL = b"eventio pagination cursor v1"
+NONCE_BYTES = 12
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+
+@lru_cache(maxsize=8)
+def _cipher(secret: bytes) -> AESGCM:
+    """AES-256-GCM under a key derived from the app's secret, made once per secret."""
+    return AESGCM(hmac.new(secret, KEY_LABEL, hashlib.sha256).digest())
+
+
+class CursorCodec:
+    """Seals and opens cursors with a key every worker and host shares (SECRET_KEY).
+
+    `context` (the endpoint's route) is authenticated, not sent: a cursor of another
+    endpoint does not open. A random nonce per cursor; 28 bytes over the JSON."""
+
+    def __init__(self, key: bytes, context: str = "") -> None:
+        self._cipher = _cipher(key)
+        self._context = KEY_LABEL + b"\x00" + context.encode()
 
     def encode(self, signature: str, values: Sequence[Any], backwards: bool) -> str:
-        payload = orjson.dumps({"s": signature, "v": [_plain(v) for v in values], "b": backwards})
-        mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(mac + payload).rstrip(b"=").decode()
+        return self.seal(
+            orjson.dumps({"s": signature, "v": [_plain(v) for v in values], "b": backwards})
+        )
+
+    def seal(self, payload: bytes) -> str:
+        """base64url (unpadded) of the nonce and the encrypted, authenticated payload."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = nonce + self._cipher.encrypt(nonce, payload, self._context)
+        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+    def unseal(self, text: str) -> bytes:
+        """The payload of a cursor this codec sealed; anything else is a malformed cursor."""
+        try:
+            raw = base64.urlsafe_b64decode(text.encode("ascii") + b"=" * (-len(text) % 4))
+            nonce, sealed = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
+            if len(nonce) < NONCE_BYTES:
+                raise ValueError
+            return self._cipher.decrypt(nonce, sealed, self._context)
+        except (ValueError, binascii.Error, InvalidTag):
+            raise InvalidCursorQuery.malformed() from None
 
     def decode(self, text: str, signature: str, order: Sequence[OrderKey]) -> Cursor:
+        payload = self.unseal(text)
         try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            mac, payload = raw[:12], raw[12:]
-            expected = hmac.new(self._key, payload, hashlib.sha256).digest()[:12]
-            if not hmac.compare_digest(mac, expected):
-                raise InvalidCursorQuery.malformed()
             data = orjson.loads(payload)
         except (ValueError, TypeError):
             raise InvalidCursorQuery.malformed() from None

@@ -18,8 +18,6 @@ a new route, filter, sort, include, flag or argument is fuzzed once its view dec
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from marshmallow import validate
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.querybuilder import AllowedFilter, AllowedSort, QuerySpec, Resource
+from eventio.querybuilder.cursor import CursorCodec
 from tests.fuzzing.encoding import Pairs, query_string
 from tests.fuzzing.targets import Target, all_resources
 from tests.fuzzing.values import (
@@ -246,10 +245,10 @@ def page_pairs(clean: bool) -> Strategy[Pairs]:
 # --- cursor ------------------------------------------------------------------------------------
 
 
-def sign_cursor(key: bytes, payload: bytes) -> str:
-    """A cursor as the app signs one: base64url of a 12-byte HMAC-SHA256 and the JSON."""
-    mac = hmac.new(key, payload, hashlib.sha256).digest()[:12]
-    return base64.urlsafe_b64encode(mac + payload).rstrip(b"=").decode()
+def sign_cursor(key: bytes, rule: str, payload: bytes) -> str:
+    """A cursor as the app seals one for the route `rule`: any payload, encrypted and
+    authenticated with the app's codec, so that forged positions reach the decoder."""
+    return CursorCodec(key, context=rule).seal(payload)
 
 
 def ordering(spec: QuerySpec, chosen: Sequence[tuple[AllowedSort, bool]]) -> list[Any]:
@@ -349,15 +348,17 @@ def payloads(
 
 
 @st.composite
-def cursor_text(draw: st.DrawFn, payload: Strategy[bytes], key: bytes, clean: bool) -> str:
+def cursor_text(
+    draw: st.DrawFn, payload: Strategy[bytes], key: bytes, rule: str, clean: bool
+) -> str:
     """A cursor signed as the app signs one, or one forged, truncated or mangled."""
     body = draw(payload)
     if clean:
-        return sign_cursor(key, body)
+        return sign_cursor(key, rule, body)
     how = draw(st.sampled_from(["signed"] * 6 + ["unsigned", "wrong key", "mangled", "padded"]))
     if how == "unsigned":
         return base64.urlsafe_b64encode(body).decode()
-    text = sign_cursor(b"not the key" if how == "wrong key" else key, body)
+    text = sign_cursor(b"not the key" if how == "wrong key" else key, rule, body)
     if how == "padded":
         return text + draw(st.sampled_from(["=", "==", "===", "%3D", " "]))
     if how == "mangled" and text:
@@ -378,7 +379,8 @@ def cursor_pairs(target: Target, world: World, clean: bool) -> Strategy[Pairs]:
     @cache
     def with_sort(chosen: tuple[tuple[AllowedSort, bool], ...]) -> Strategy[Pairs]:
         sort = ",".join(("-" if descending else "") + s.name for s, descending in chosen)
-        cursor = cursor_text(payloads(spec, chosen, world, clean), world.cursor_key, clean)
+        payload = payloads(spec, chosen, world, clean)
+        cursor = cursor_text(payload, world.cursor_key, target.rule, clean)
         return cursor.map(lambda c: ([("sort", sort)] if chosen else []) + [("cursor", c)])
 
     sorts = st.lists(st.tuples(st.sampled_from(spec.allowed_sorts), st.booleans()), max_size=3)

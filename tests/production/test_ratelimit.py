@@ -1,8 +1,9 @@
-"""Rate limits per token (and per address before one), in memory and in a real Redis."""
+"""Rate limits per user (and per address and place before a token), in memory and in Redis."""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,15 +12,25 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from redis.connection import parse_url
 from werkzeug.test import TestResponse
 
 from eventio import create_app
+from eventio.auth.guard import utcnow
 from eventio.extensions import db
+from eventio.oauth.clients import create_client
 from tests.conftest import bearer
-from tests.factories import issue_token
+from tests.factories import UserFactory, issue_token
 from tests.support.tcp_proxy import TcpProxy
 
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 7
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# The suite's own Redis database when TEST_REDIS_URL names one: suites run side by side
+# on one server must not flush each other's counters.
+REDIS_DB = (
+    int(parse_url(os.environ["TEST_REDIS_URL"]).get("db", 0))
+    if os.environ.get("TEST_REDIS_URL")
+    else 7
+)
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 USER = "/api/v2/user"
 TOO_MANY = {"message": "Too Many Attempts."}
@@ -104,14 +115,109 @@ def test_headers_count_down_and_the_sixth_request_is_429(
     assert_too_many(get(limited, manager["headers"]))
 
 
-def test_each_token_has_its_own_budget(limited: FlaskClient, manager: dict[str, Any]) -> None:
-    other = bearer(issue_token(manager["user"].id))
+def oauth_token(client: FlaskClient, client_id: str, secret: str) -> str:
+    answer = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return str(answer.get_json()["access_token"])
+
+
+def test_every_token_of_a_user_draws_on_one_budget(
+    limited: FlaskClient, manager: dict[str, Any]
+) -> None:
+    """Minting tokens (by the CLI or `POST /oauth/token`) buys no more requests: the budget
+    is the user's, as Laravel's `throttle:api` keys on the user id."""
+    partner = create_client(db.session, manager["user"].id, "warehouse", ["*"], utcnow())
+    minted = [oauth_token(limited, partner.client_id, partner.secret) for _ in range(2)]
+    tokens = [manager["token"], issue_token(manager["user"].id), *minted]
+    answers = [get(limited, bearer(token)) for token in tokens]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert [remaining(a) for a in answers] == [4, 3, 2, 1]
+    last = get(limited, bearer(oauth_token(limited, partner.client_id, partner.secret)))
+    assert (last.status_code, remaining(last)) == (200, 0)
+    assert_too_many(get(limited, bearer(oauth_token(limited, partner.client_id, partner.secret))))
+    assert_too_many(get(limited, bearer(issue_token(manager["user"].id))))
+
+
+def test_two_users_have_budgets_of_their_own(limited: FlaskClient, manager: dict[str, Any]) -> None:
+    other = bearer(issue_token(UserFactory().id))
     for _ in range(5):
         assert get(limited, manager["headers"]).status_code == 200
     assert_too_many(get(limited, manager["headers"]))
     answer = get(limited, other)
-    assert answer.status_code == 200
-    assert remaining(answer) == 4
+    assert (answer.status_code, remaining(answer)) == (200, 4)
+
+
+def token_attempt(client: FlaskClient, **environ: str) -> TestResponse:
+    return client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "guess"},
+        environ_base=environ,
+    )
+
+
+def test_401_floods_on_the_api_leave_the_token_endpoints_budget_whole_and_back(
+    limited: FlaskClient, manager: dict[str, Any]
+) -> None:
+    wrong = bearer(manager["token"] + "x")
+    for _ in range(5):
+        assert get(limited, wrong).status_code == 401
+    assert_too_many(get(limited, wrong))
+    attempt = token_attempt(limited)
+    assert (attempt.status_code, remaining(attempt)) == (401, 4)
+
+    for _ in range(4):
+        assert token_attempt(limited).status_code == 401
+    refused = token_attempt(limited)
+    assert refused.status_code == 429
+    assert refused.headers["Cache-Control"] == "no-store"
+    assert refused.headers["Pragma"] == "no-cache"
+    # The API's budget at this address is spent by its own 401s only, the user's by the user.
+    assert_too_many(get(limited))
+    served = get(limited, manager["headers"])
+    assert (served.status_code, remaining(served)) == (200, 4)
+
+
+def test_the_token_endpoints_budget_is_spent_apart_from_the_apis(
+    limited: FlaskClient, manager: dict[str, Any]
+) -> None:
+    for _ in range(5):
+        assert token_attempt(limited).status_code == 401
+    assert token_attempt(limited).status_code == 429
+    assert token_attempt(limited, REMOTE_ADDR="10.1.2.3").status_code == 401
+    unauthenticated = get(limited)
+    assert (unauthenticated.status_code, remaining(unauthenticated)) == (401, 4)
+
+
+def test_a_429_of_the_token_endpoint_is_never_stored(make_app: MakeApp) -> None:
+    client = make_app(RATE_LIMIT="1 per minute").test_client()
+    assert token_attempt(client).status_code == 401
+    refused = token_attempt(client)
+    assert refused.status_code == 429
+    assert refused.get_json() == TOO_MANY
+    assert refused.headers["Cache-Control"] == "no-store"
+    assert refused.headers["Pragma"] == "no-cache"
+    assert refused.headers["Retry-After"].isdigit()
+
+
+def test_metrics_has_a_budget_of_its_own_per_address(
+    make_app: MakeApp, manager: dict[str, Any]
+) -> None:
+    client = make_app(METRICS_TOKEN="scrape-me").test_client()
+    guesses = [client.get("/metrics", headers=bearer("guess")) for _ in range(5)]
+    assert [g.status_code for g in guesses] == [401] * 5
+    assert [remaining(g) for g in guesses] == [4, 3, 2, 1, 0]
+    assert_too_many(client.get("/metrics", headers=bearer("scrape-me")))
+    elsewhere = client.get(
+        "/metrics", headers=bearer("scrape-me"), environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert elsewhere.status_code == 200
+    # Neither the API's nor the token endpoint's budget at the address was touched.
+    assert remaining(get(client)) == 4
+    assert remaining(token_attempt(client)) == 4
+    assert remaining(get(client, manager["headers"])) == 4
 
 
 def test_unauthenticated_requests_are_limited_per_address(
