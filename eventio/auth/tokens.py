@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Select, bindparam, null, select
+from sqlalchemy import Connection, DateTime, Select, bindparam, insert, null, select
 from sqlalchemy.orm import Session
 
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
@@ -45,22 +45,21 @@ def create_token(
     """Store a Sanctum token for the user; return the plain `<id>|<secret>`, not kept.
 
     A token without `expires_at` leaves the column out of the INSERT, so a Sanctum 2
-    table (which has none) takes it."""
+    table (which has none) takes it; the ORM would send it as NULL."""
     secret = generate_secret(prefix)
-    row = PersonalAccessToken(
-        tokenable_type=USER_MORPH_TYPE,
-        tokenable_id=user_id,
-        name=name,
-        token=hash_secret(secret),
-        abilities=json.dumps(abilities),
-        created_at=now,
-        updated_at=now,
-    )
+    values: dict[str, Any] = {
+        "tokenable_type": USER_MORPH_TYPE,
+        "tokenable_id": user_id,
+        "name": name,
+        "token": hash_secret(secret),
+        "abilities": json.dumps(abilities),
+        "created_at": now,
+        "updated_at": now,
+    }
     if expires_at is not None:
-        row.expires_at = expires_at
-    session.add(row)
-    session.flush()
-    token_id = row.id  # read now: after the commit it would be fetched again, every column
+        values["expires_at"] = expires_at
+    result = session.execute(insert(PersonalAccessToken.__table__).values(values))
+    token_id = result.inserted_primary_key[0]
     session.commit()
     return f"{token_id}|{secret}"
 

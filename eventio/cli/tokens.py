@@ -8,12 +8,13 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import delete, null, select
 from sqlalchemy.orm import Session, scoped_session
 
 from eventio.auth.guard import utcnow
 from eventio.auth.tokens import create_token
 from eventio.cli.rows import fetch
+from eventio.database.state import schema
 from eventio.extensions import db
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
 
@@ -78,6 +79,12 @@ def issue(
         )
     if not name.strip() or any(not ability.strip() for ability in abilities):
         raise click.UsageError("--name and --ability must not be empty.")
+    if expires_at is not None and schema().get().sanctum == 2:
+        raise click.UsageError(
+            "This token table (made by Sanctum 2) has no expires_at column: issue the token "
+            "without --expires-in-days/--expires-at; TOKEN_EXPIRATION_MINUTES expires every "
+            "token by age."
+        )
     plain = issue_token(db.session, user_id, name, list(abilities) or ["*"], expires_at, now)
     click.echo(plain)
     click.echo("Store this token now: it will not be shown again.", err=True)
@@ -91,16 +98,32 @@ def shown(value: datetime | None) -> str:
 @click.option("--user", "user_id", type=int, help="Only this user's tokens.")
 def list_tokens(user_id: int | None) -> None:
     """List tokens (never their secrets nor hashes)."""
+    table = PersonalAccessToken.__table__.c
+    # A Sanctum 2 table has no `expires_at`: its tokens never expire by date.
+    expires = (
+        table.expires_at
+        if schema().get().has_column("personal_access_tokens", "expires_at")
+        else null()
+    )
     statement = (
-        select(PersonalAccessToken, User.email)
-        .outerjoin(User, User.id == PersonalAccessToken.tokenable_id)
-        .where(PersonalAccessToken.tokenable_type == USER_MORPH_TYPE)
-        .order_by(PersonalAccessToken.id)
+        select(
+            table.id,
+            table.name,
+            table.tokenable_id,
+            table.abilities,
+            table.last_used_at,
+            table.created_at,
+            expires.label("expires_at"),
+            User.email,
+        )
+        .outerjoin(User, User.id == table.tokenable_id)
+        .where(table.tokenable_type == USER_MORPH_TYPE)
+        .order_by(table.id)
     )
     if user_id is not None:
-        statement = statement.where(PersonalAccessToken.tokenable_id == user_id)
-    for token, email in db.session.execute(statement):
-        owner = f"<{email}>" if email else "(user deleted)"
+        statement = statement.where(table.tokenable_id == user_id)
+    for token in db.session.execute(statement):
+        owner = f"<{token.email}>" if token.email else "(user deleted)"
         click.echo(
             f"{token.id}  {token.name!r}  user {token.tokenable_id} {owner}  "
             f"abilities {token.abilities or '[]'}  last used {shown(token.last_used_at)}  "
@@ -112,6 +135,9 @@ def list_tokens(user_id: int | None) -> None:
 @click.argument("token_id", type=int)
 def revoke(token_id: int) -> None:
     """Revoke TOKEN_ID by deleting it, as Sanctum does."""
-    db.session.delete(fetch(PersonalAccessToken, token_id, "token"))
+    table = PersonalAccessToken.__table__
+    deleted = db.session.execute(delete(table).where(table.c.id == token_id)).rowcount
+    if not deleted:
+        raise click.ClickException(f"No token with id {token_id}.")
     db.session.commit()
     click.echo(f"Revoked token {token_id}.")

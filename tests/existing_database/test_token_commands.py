@@ -1,0 +1,42 @@
+"""`flask tokens issue / list / revoke` on a Laravel-made token table, Sanctum 3 and 2."""
+
+from __future__ import annotations
+
+from tests.existing_database.conftest import Laravel
+
+
+def tokens(laravel: Laravel, *args: str):  # type: ignore[no-untyped-def]
+    return laravel.app().test_cli_runner().invoke(args=["tokens", *args])
+
+
+def test_issue_list_and_revoke_on_a_sanctum_2_table(laravel: Laravel) -> None:
+    laravel.build(sanctum=2)
+    user_id = laravel.insert("users", name="Ann", email="ann@example.com")
+
+    issued = tokens(laravel, "issue", str(user_id), "--name", "laptop")
+    assert issued.exit_code == 0, issued.output
+    token_id = issued.output.split("|")[0]
+    listed = tokens(laravel, "list")
+    assert listed.exit_code == 0, listed.output
+    assert f"{token_id}  'laptop'  user {user_id} <ann@example.com>" in listed.output
+    assert "expires never" in listed.output
+
+    dated = tokens(laravel, "issue", str(user_id), "--name", "x", "--expires-in-days", "3")
+    assert dated.exit_code == 2
+    assert "has no expires_at column" in dated.output
+    assert "Traceback" not in dated.output
+
+    revoked = tokens(laravel, "revoke", token_id)
+    assert revoked.exit_code == 0, revoked.output
+    assert laravel.sql("SELECT COUNT(*) FROM personal_access_tokens")[0][0] == 0
+    again = tokens(laravel, "revoke", token_id)
+    assert again.exit_code == 1
+    assert f"No token with id {token_id}." in again.output
+
+
+def test_issue_with_an_expiry_on_a_sanctum_3_table(laravel: Laravel) -> None:
+    user_id = laravel.insert("users", name="Ann", email="ann@example.com")
+    issued = tokens(laravel, "issue", str(user_id), "--name", "x", "--expires-in-days", "3")
+    assert issued.exit_code == 0, issued.output
+    listed = tokens(laravel, "list")
+    assert "expires never" not in listed.output
