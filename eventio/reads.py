@@ -1,11 +1,15 @@
 """The connection a request reads on.
 
-On PostgreSQL each worker thread keeps one Core connection, in autocommit, for the reads
-of all its requests, as the benchmark's floor keeps one psycopg connection per thread.
+On PostgreSQL, MySQL and MariaDB each worker thread keeps one Core connection, in
+autocommit, for the reads of all its requests, as the benchmark's floor keeps one
+psycopg connection per thread.
 Taking a connection through the ORM session costs about a sixth of a small request's CPU:
 the session's setup and teardown, the pool's checkout and checkin, and switching the
 connection to autocommit and back each time. A read in autocommit needs no BEGIN and no
 ROLLBACK; each statement sees committed rows, as in PostgreSQL's default READ COMMITTED.
+On MySQL the session's transaction would be REPEATABLE READ: a session that outlives a
+request (a test's application context, a CLI command) would keep reading the snapshot of
+its first statement, and miss a `last_used_at` or a booking written since.
 
 A held connection is replaced when it is older than the pool's `pool_recycle`, or when
 the database dropped it (SQLAlchemy then marks it invalidated); `Engine.dispose()` closes
@@ -114,7 +118,7 @@ def discard() -> None:
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name not in ("postgresql", "mysql"):
         return
     recycle = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_recycle", -1)
     held = HeldConnections(engine, recycle if recycle and recycle > 0 else float("inf"))

@@ -1,8 +1,15 @@
 """Stream every matching row of a list as CSV or NDJSON, in constant memory.
 
-Rows come through a server-side cursor in chunks; NDJSON keeps includes (loaded per
-chunk), CSV flattens the row's own fields. A client that hangs up closes the
-generator, which closes the database cursor.
+Rows come in chunks, all from one snapshot; NDJSON keeps includes (loaded per chunk),
+CSV flattens the row's own fields. A client that hangs up closes the generator, which
+closes the database cursor and ends the transaction.
+
+PostgreSQL and SQLite read through a server-side cursor. On MySQL and MariaDB a
+streamed (unbuffered) PyMySQL result holds the connection until it is read to its end:
+the includes of a chunk could not be loaded on it, and PyMySQL would silently drop
+the rest of the result to run them. There each chunk is its own buffered keyset read
+(the rows after the last one sent, in the list's ordering) inside one
+`START TRANSACTION WITH CONSISTENT SNAPSHOT`.
 """
 
 from __future__ import annotations
@@ -15,12 +22,15 @@ from typing import Any
 import orjson
 from flask import Response, request, stream_with_context
 from sqlalchemy import Connection, CursorResult, Select
+from sqlalchemy.engine import Row
 
 from eventio.errors import ApiError
 from eventio.extensions import db
 from eventio.querybuilder import QuerySpec
 from eventio.querybuilder.builder import BuiltQuery
+from eventio.querybuilder.cursor import after, position
 from eventio.querybuilder.includes import Scope, count_key
+from eventio.querybuilder.ordering import OrderKey
 
 MEDIA_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
 CHUNK_ROWS = 2000
@@ -64,6 +74,10 @@ def stream(
         # Released when the last row is out (no need to wait for the server's close), and
         # when the body is closed or dropped before that, whatever becomes of the response.
         try:
+            if connection.dialect.name == "mysql":
+                for rows in keyset_chunks(connection, statement, built.order, CHUNK_ROWS):
+                    yield present(spec, built, rows, scope, connection)
+                return
             results.append(connection.execute(statement.execution_options(yield_per=CHUNK_ROWS)))
             for rows in results[0].partitions():
                 yield present(spec, built, rows, scope, connection)
@@ -83,12 +97,35 @@ def stream(
 
 def export_connection() -> Connection:
     """A connection of the export's own, in one transaction: a server-side cursor needs
-    one (the request's connection reads in autocommit), and on PostgreSQL it is
-    REPEATABLE READ, so the rows and their includes are one snapshot."""
+    one (the request's connection reads in autocommit), and on PostgreSQL and MySQL it
+    is REPEATABLE READ, so the rows and their includes are one snapshot."""
     connection = db.engine.connect()
     if connection.dialect.name == "postgresql":
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
+    elif connection.dialect.name == "mysql":
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            # The snapshot is taken now, not at the first chunk's read.
+            connection.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        except Exception:
+            connection.close()
+            raise
     return connection
+
+
+def keyset_chunks(
+    connection: Connection, statement: Select[Any], order: list[OrderKey], size: int
+) -> Iterator[list[Row[Any]]]:
+    """Every row of `statement` in `order`, `size` at a time, each chunk read whole."""
+    ordered = statement.order_by(None).order_by(*[key.clause() for key in order]).limit(size)
+    chunk = ordered
+    while True:
+        rows = list(connection.execute(chunk).all())
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        chunk = ordered.where(after(order, position(rows[-1], order), False))
 
 
 def ndjson(chunks: Iterator[list[dict[str, Any]]]) -> Iterator[bytes]:

@@ -166,7 +166,7 @@ def fetch_cursor_page(
     rows = rows[:per_page]
     if backwards:
         rows.reverse()
-    positions = [_position(row, order) for row in (rows[0], rows[-1])] if rows else []
+    positions = [position(row, order) for row in (rows[0], rows[-1])] if rows else []
 
     def make(values: tuple[Any, ...], to_back: bool) -> str:
         return codec.encode(signature, values, to_back)
@@ -180,6 +180,7 @@ def fetch_cursor_page(
     )
 
 
-def _position(row: Row[Any], order: Sequence[OrderKey]) -> tuple[Any, ...]:
+def position(row: Row[Any], order: Sequence[OrderKey]) -> tuple[Any, ...]:
+    """The row's values of the ordering's columns: where the next page starts."""
     mapping = row._mapping
     return tuple(mapping[key.column] for key in order)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from eventio.models import Booking, BookingTicket, Ticket
 from eventio.querybuilder.filters import escape_like
+from eventio.querybuilder.ordering import nulls_largest
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def stats_statement(event_id: int, filters: StatsFilters) -> Select[Any]:
         .outerjoin(sales, sales.c.ticket_id == Ticket.id)
         .where(Ticket.event_id == event_id)
         # NULL seq last on every database, as lists place NULLs.
-        .order_by(Ticket.seq.asc().nulls_last(), Ticket.id)
+        .order_by(nulls_largest(Ticket.seq), Ticket.id)
     )
     if filters.ticket_id is not None:
         statement = statement.where(Ticket.id == filters.ticket_id)

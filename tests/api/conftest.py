@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from eventio.extensions import db
 from tests.factories import (
     BookingFactory,
     BookingTicketFactory,
@@ -68,6 +69,13 @@ class Caller:
 def api(client: FlaskClient, manager: dict[str, Any]) -> Caller:
     """The `manager` (admin on every area of one event) as a caller."""
     return Caller(client, manager["headers"], manager["event"].id, manager["user"].id)
+
+
+def collated(text: str) -> str:
+    """Text as the database compares and sorts it. MySQL's and MariaDB's utf8mb4 `_ci`
+    collations ignore case (a Laravel application on MySQL answers the same);
+    PostgreSQL and SQLite compare code points (docs/decisions.md)."""
+    return text.casefold() if db.engine.dialect.name == "mysql" else text
 
 
 def booking_at(event_id: int) -> int:

@@ -14,9 +14,10 @@ from flask import Flask
 from sqlalchemy import text
 from werkzeug.test import TestResponse
 
+from eventio.api import export
 from eventio.extensions import db
 from tests.api.conftest import Caller, assert_error, url
-from tests.conftest import bearer
+from tests.conftest import StatementCounter, bearer
 from tests.factories import (
     BookingFactory,
     BookingTicketFactory,
@@ -346,3 +347,66 @@ def test_export_over_http_streams_from_a_request_of_its_own(
     lines = response.text.splitlines()
     assert len(lines) == (31 if chosen == "csv" else 30)
     assert after.status_code == 200
+
+
+@pytest.mark.parametrize("sort", ["id", "created_at", "-created_at,status"])
+def test_an_export_in_small_chunks_sends_every_row_once_in_the_lists_order(
+    api: Caller, thirty_bookings: list[int], monkeypatch: pytest.MonkeyPatch, sort: str
+) -> None:
+    """Chunk after chunk, with each chunk's includes loaded between two reads, and a
+    sort over a column that is NULL in every third row (the chunk edges fall on them)."""
+    monkeypatch.setattr(export, "CHUNK_ROWS", 7)
+    listed = api.data(bookings_path(api), {"sort": sort, "per_page": 100, "include": "group"})
+    exported = ndjson_lines(
+        api.get(bookings_path(api), {"format": "ndjson", "sort": sort, "include": "group"})
+    )
+    assert [line["id"] for line in exported] == [item["id"] for item in listed]
+    assert exported == listed
+
+
+def test_on_mysql_an_export_reads_bounded_chunks_inside_one_consistent_snapshot(
+    api: Caller,
+    thirty_bookings: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    count_statements: StatementCounter,
+) -> None:
+    """PyMySQL's streamed result would hold the connection the includes need: each chunk
+    is a read of its own, of at most `CHUNK_ROWS` rows, all in one snapshot."""
+    if db.engine.dialect.name != "mysql":
+        pytest.skip("PostgreSQL and SQLite stream through a server-side cursor")
+    monkeypatch.setattr(export, "CHUNK_ROWS", 7)
+    before = count_statements.count
+    lines = ndjson_lines(api.get(bookings_path(api), {"format": "ndjson", "include": "tickets"}))
+    assert len(lines) == 30
+    sent = count_statements.statements[before:]
+    reads = [s for s in sent if s.startswith("SELECT bookings.")]
+    assert len(reads) == 5  # 7 + 7 + 7 + 7 + 2
+    assert all(s.rstrip().endswith("LIMIT %(param_1)s") for s in reads), reads
+    snapshot = sent.index("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+    assert snapshot < sent.index(reads[0])
+
+
+def test_rows_committed_while_an_export_streams_are_not_in_it(
+    app: Flask, api: Caller, thirty_bookings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export is one snapshot: a booking committed after its first chunk was sent
+    (and that would sort into a later chunk) is not in it."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer, which waits for the export to end")
+    monkeypatch.setattr(export, "CHUNK_ROWS", 7)
+    db.session.commit()
+    response = api.client.get(
+        url(bookings_path(api), {"format": "ndjson"}), headers=api.headers, buffered=False
+    )
+    try:
+        assert response.status_code == 200
+        chunks = iter(response.response)
+        first = next(chunks)
+        late = BookingFactory(event_id=api.event_id, status="confirmed").id
+        body = first + b"".join(chunks)
+    finally:
+        response.close()
+    ids = [json.loads(line)["id"] for line in body.decode().splitlines()]
+    assert ids == sorted(thirty_bookings)
+    assert late not in ids
+    assert late in api.ids(bookings_path(api), {"per_page": 100})

@@ -105,6 +105,9 @@ def run_sql(statements: list[str]) -> None:
     """Execute by plain SQL, then move PostgreSQL's id sequences past the explicit ids."""
     with db.engine.begin() as connection:
         for statement in statements:
+            if connection.dialect.name == "mysql":
+                # MySQL reads a backslash in a string literal as an escape (`App\Models`).
+                statement = statement.replace("\\", "\\\\")
             connection.execute(text(statement))
         if connection.dialect.name == "postgresql":
             for table in TABLES:

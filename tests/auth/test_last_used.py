@@ -176,6 +176,13 @@ def read_only_database(app: Flask, tmp_path: Path) -> dict[str, Any]:
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         return {"DATABASE_URL": f"sqlite:///file:{path}?mode=ro&uri=true"}
+    if url.startswith("mysql"):
+        return {
+            "DATABASE_URL": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "connect_args": {"init_command": "SET SESSION TRANSACTION READ ONLY"}
+            },
+        }
     return {
         "DATABASE_URL": url,
         "SQLALCHEMY_ENGINE_OPTIONS": {
