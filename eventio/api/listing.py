@@ -34,13 +34,14 @@ from eventio.querybuilder.includes import (
     relations,
 )
 from eventio.querybuilder.pagination import cursor_envelope
+from eventio.querybuilder.params import GRAMMAR
 from eventio.querybuilder.resource import Relation
 from eventio.reads import reads
 from eventio.responses import json_response
 
 StatementView = Callable[..., Select[Any]]
 # Query parameters that do not change which rows match (so not the count).
-NOT_COUNTED = frozenset({"page", "per_page", "sort", "include", "cursor", "format"})
+NOT_COUNTED = frozenset({"page", "per_page", "sort", "include", "cursor", "format", "bom"})
 
 
 def within_path_event(relation: Relation) -> Sequence[ColumnElement[bool]]:
@@ -116,14 +117,32 @@ def cursor_codec() -> CursorCodec:
     return CursorCodec(current_app.config["SECRET_KEY"].encode())
 
 
-def cached_count(statement: Select[Any]) -> int:
+def counted_query(params: QueryParams) -> tuple[Any, ...]:
+    """What decides which rows match, as the query was read: the parsed filters (a
+    repeated `filter[x]` is its last value) and every other parameter's last value, as
+    `flag` reads `include_cancelled`. Never the raw pairs: sorting those would make
+    `a&b` and `b&a` one key though they match different rows."""
+    others = {k: v for k, v in query_pairs() if k.split("[", 1)[0] not in GRAMMAR}
+    return (
+        tuple(sorted(params.filters.items())),
+        tuple(sorted((k, v) for k, v in others.items() if k not in NOT_COUNTED)),
+    )
+
+
+def cached_count(params: QueryParams) -> Callable[[Select[Any]], int]:
     """Large totals are reused for COUNT_CACHE_TTL seconds, so deep paging of a big
     event does not recount on every page; small ones are always exact."""
+
+    def count(statement: Select[Any]) -> int:
+        identity = repr((caller().user_id, request.path, counted_query(params))).encode()
+        return count_once(statement, "eventio:count:v2:" + hashlib.sha256(identity).hexdigest())
+
+    return count
+
+
+def count_once(statement: Select[Any], key: str) -> int:
     config = current_app.config
     cache = current_app.extensions["eventio.cache"]
-    counted = sorted((k, v) for k, v in query_pairs() if k not in NOT_COUNTED)
-    identity = repr((caller().user_id, request.path, counted)).encode()
-    key = "eventio:count:v1:" + hashlib.sha256(identity).hexdigest()
     total = cache.get(key)
     if isinstance(total, int):
         g.count_cache = "hit"
@@ -170,7 +189,7 @@ def paginated(
                         items, keyset.next_cursor, keyset.prev_cursor, page.per_page, path, pairs
                     )
                 )
-            rows, total = fetch_page(connection(), statement, page, count=cached_count)
+            rows, total = fetch_page(connection(), statement, page, count=cached_count(params))
             items = present(spec, built, rows, scope)
             return json_response(envelope(items, total, page, path, pairs))
 
