@@ -100,8 +100,8 @@ class HeldConnections:
         self.discard()
         connection = self.engine.connect().execution_options(**AUTOCOMMIT)
         holder = _Holder(connection, time.monotonic() + self.recycle_seconds)
-        # Runs when the thread's local data is dropped (the thread ended) or at exit.
-        weakref.finalize(holder, self._close, connection)
+        # Runs when the thread's local data is dropped: the thread ended.
+        weakref.finalize(holder, self._close, connection).atexit = False
         self._local.holder = holder
         with self._lock:
             self._held.add(connection)

@@ -29,7 +29,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ class Watch:
     transaction, so the two never use the connection at once. A timer is armed each time a
     chunk is handed to the server (one thread per chunk of thousands of rows)."""
 
-    def __init__(self, limits: ExportLimits, release: Any) -> None:
+    def __init__(self, limits: ExportLimits, release: Callable[[], None]) -> None:
         self.limits = limits
         self.lock = threading.Lock()
         self.reason: str | None = None
