@@ -16,6 +16,11 @@ the database dropped it (SQLAlchemy then marks it invalidated); `Engine.dispose(
 them all. It holds a place in the pool: `DB_POOL_SIZE` should be at least the threads of
 a worker (docs/deployment.md).
 
+A server that starts a thread per request (Werkzeug's dev server, `make run`) must not
+leave a connection behind with each thread: the connection is handed back to the pool
+when its thread ends, by a finalizer on the thread's local data, which CPython drops as
+the thread exits. Gunicorn's threads live as long as the worker: nothing runs per request.
+
 SQLite (the embedded default, and the SQLite test suite) reads on the session's
 connection, as every write does.
 """
@@ -37,8 +42,20 @@ AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 EXTENSION = "eventio.reads"
 
 
+class _Holder:
+    """A thread's connection, in that thread's local data: when the thread ends, the
+    local data goes, and the finalizer below hands the connection back."""
+
+    __slots__ = ("__weakref__", "connection", "expires")
+
+    def __init__(self, connection: Connection, expires: float) -> None:
+        self.connection = connection
+        self.expires = expires
+
+
 class HeldConnections:
-    """One autocommit connection per thread, kept from request to request."""
+    """One autocommit connection per thread, kept from request to request, returned when
+    the thread ends."""
 
     def __init__(self, engine: Engine, recycle_seconds: float) -> None:
         self.engine = engine
@@ -49,23 +66,20 @@ class HeldConnections:
         self._held: weakref.WeakSet[Connection] = weakref.WeakSet()
 
     def get(self) -> Connection:
-        local = self._local
-        connection: Connection | None = getattr(local, "connection", None)
-        if (
-            connection is None
-            or connection.closed
-            or connection.invalidated
-            or time.monotonic() >= local.expires
-        ):
+        holder: _Holder | None = getattr(self._local, "holder", None)
+        if holder is None:
+            return self._replace()
+        connection = holder.connection
+        if connection.closed or connection.invalidated or time.monotonic() >= holder.expires:
             connection = self._replace()
         return connection
 
     def discard(self) -> None:
         """Close this thread's connection; the next read opens a new one."""
-        connection: Connection | None = getattr(self._local, "connection", None)
-        self._local.connection = None
-        if connection is not None:
-            self._close(connection)
+        holder: _Holder | None = getattr(self._local, "holder", None)
+        self._local.holder = None
+        if holder is not None:
+            self._close(holder.connection)
 
     def __len__(self) -> int:
         """How many threads hold a connection (each counts as checked out of the pool)."""
@@ -85,8 +99,10 @@ class HeldConnections:
     def _replace(self) -> Connection:
         self.discard()
         connection = self.engine.connect().execution_options(**AUTOCOMMIT)
-        self._local.connection = connection
-        self._local.expires = time.monotonic() + self.recycle_seconds
+        holder = _Holder(connection, time.monotonic() + self.recycle_seconds)
+        # Runs when the thread's local data is dropped: the thread ended.
+        weakref.finalize(holder, self._close, connection).atexit = False
+        self._local.holder = holder
         with self._lock:
             self._held.add(connection)
         return connection

@@ -26,22 +26,35 @@ from eventio.errors import ApiError
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
+from eventio.querybuilder.exceptions import InvalidIncludeQuery
 from eventio.querybuilder.includes import (
     IncludeTree,
     Scope,
+    TooManyIncludedRows,
     attach_joined,
     count_key,
     load,
     relations,
 )
 from eventio.querybuilder.pagination import cursor_envelope
+from eventio.querybuilder.params import GRAMMAR
 from eventio.querybuilder.resource import Relation
 from eventio.reads import reads
 from eventio.responses import json_response
 
 StatementView = Callable[..., Select[Any]]
 # Query parameters that do not change which rows match (so not the count).
-NOT_COUNTED = frozenset({"page", "per_page", "sort", "include", "cursor", "format"})
+NOT_COUNTED = frozenset({"page", "per_page", "sort", "include", "cursor", "format", "bom"})
+# The list endpoint a client pages through instead of a too large include, by the
+# included rows' type (`{event_id}` filled in when the path names the event).
+LIST_ENDPOINTS = {
+    "bookings": "/event/{event_id}/bookings",
+    "tickets": "/event/{event_id}/tickets",
+    "groups": "/event/{event_id}/groups",
+    "booking_tickets": "/event/{event_id}/bookings/{{booking_id}}/tickets",
+    "event_users": "/event/{event_id}/users",
+    "event_role_permissions": "/event/{event_id}/roles/{{role_id}}",
+}
 
 
 def within_path_event(relation: Relation) -> Sequence[ColumnElement[bool]]:
@@ -86,10 +99,45 @@ def present(
     scope: Scope,
     on: Connection | None = None,
     joined: IncludeTree | None = None,
+    capped: bool = False,
 ) -> list[dict[str, Any]]:
     """Serialise rows with the sparse fieldset, count includes and includes (fetched `on`
     the given connection, else the request's; the `joined` part of the tree is read from
-    the rows themselves, see `join_to_one`)."""
+    the rows themselves, see `join_to_one`). A `capped` answer refuses a to-many include
+    past MAX_INCLUDED_ROWS with a 422 naming the list to page through."""
+    cap = included_rows_cap() if capped else None
+    try:
+        return _present(spec, built, rows, scope, on, joined, cap)
+    except TooManyIncludedRows as error:
+        raise InvalidIncludeQuery.too_many_rows(
+            error.path, error.cap, list_endpoint(error.relation.target.type)
+        ) from None
+
+
+def included_rows_cap() -> int | None:
+    cap = current_app.config["MAX_INCLUDED_ROWS"]
+    return int(cap) if cap and cap > 0 else None
+
+
+def list_endpoint(included_type: str) -> str:
+    """Where the rows of a too large include can be paged through."""
+    access = event_access()
+    template = LIST_ENDPOINTS.get(included_type)
+    if template is None:
+        return f"the list of `{included_type}`"
+    event_id = str(access.event_id) if access is not None else "{event_id}"
+    return request.script_root + "/api/v2" + template.format(event_id=event_id)
+
+
+def _present(
+    spec: QuerySpec,
+    built: BuiltQuery,
+    rows: Sequence[Row[Any]],
+    scope: Scope,
+    on: Connection | None,
+    joined: IncludeTree | None,
+    cap: int | None,
+) -> list[dict[str, Any]]:
     resource = spec.resource
     serialize = resource.serializer(built.fields.get(resource.type))
     items = [serialize(row) for row in rows]
@@ -106,10 +154,12 @@ def present(
             for item in items:  # the keys in the order the client named the includes
                 item.update(dict.fromkeys(rest))
             offset = len(resource.keys) + len(built.counts)
-            attach_joined(session, resource, rows, items, joined, rest, offset, scope, built.fields)
+            attach_joined(
+                session, resource, rows, items, joined, rest, offset, scope, built.fields, cap=cap
+            )
             rest = {name: tree_ for name, tree_ in rest.items() if name not in joined}
         if rest:
-            load(session, resource, rows, items, rest, scope, built.fields)
+            load(session, resource, rows, items, rest, scope, built.fields, cap=cap)
     return items
 
 
@@ -119,14 +169,32 @@ def cursor_codec() -> CursorCodec:
     return CursorCodec(current_app.config["SECRET_KEY"].encode(), context=rule)
 
 
-def cached_count(statement: Select[Any]) -> int:
+def counted_query(params: QueryParams) -> tuple[Any, ...]:
+    """What decides which rows match, as the query was read: the parsed filters (a
+    repeated `filter[x]` is its last value) and every other parameter's last value, as
+    `flag` reads `include_cancelled`. Never the raw pairs: sorting those would make
+    `a&b` and `b&a` one key though they match different rows."""
+    others = {k: v for k, v in query_pairs() if k.split("[", 1)[0] not in GRAMMAR}
+    return (
+        tuple(sorted(params.filters.items())),
+        tuple(sorted((k, v) for k, v in others.items() if k not in NOT_COUNTED)),
+    )
+
+
+def cached_count(params: QueryParams) -> Callable[[Select[Any]], int]:
     """Large totals are reused for COUNT_CACHE_TTL seconds, so deep paging of a big
     event does not recount on every page; small ones are always exact."""
+
+    def count(statement: Select[Any]) -> int:
+        identity = repr((caller().user_id, request.path, counted_query(params))).encode()
+        return count_once(statement, "eventio:count:v2:" + hashlib.sha256(identity).hexdigest())
+
+    return count
+
+
+def count_once(statement: Select[Any], key: str) -> int:
     config = current_app.config
     cache = current_app.extensions["eventio.cache"]
-    counted = sorted((k, v) for k, v in query_pairs() if k not in NOT_COUNTED)
-    identity = repr((caller().user_id, request.path, counted)).encode()
-    key = "eventio:count:v1:" + hashlib.sha256(identity).hexdigest()
     total = cache.get(key)
     if isinstance(total, int):
         g.count_cache = "hit"
@@ -167,14 +235,14 @@ def paginated(
                     params.cursor,
                     page.per_page,
                 )
-                items = present(spec, built, keyset.rows, scope)
+                items = present(spec, built, keyset.rows, scope, capped=True)
                 return json_response(
                     cursor_envelope(
                         items, keyset.next_cursor, keyset.prev_cursor, page.per_page, path, pairs
                     )
                 )
-            rows, total = fetch_page(connection(), statement, page, count=cached_count)
-            items = present(spec, built, rows, scope)
+            rows, total = fetch_page(connection(), statement, page, count=cached_count(params))
+            items = present(spec, built, rows, scope, capped=True)
             return json_response(envelope(items, total, page, path, pairs))
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]
@@ -199,7 +267,9 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
             row = connection().execute(plan.statement, values).first()
             if row is None:
                 raise ApiError.not_found(f"{label} not found.")
-            items = present(spec, plan.built, [row], within_path_event, joined=plan.joined)
+            items = present(
+                spec, plan.built, [row], within_path_event, joined=plan.joined, capped=True
+            )
             return json_response({"data": items[0]})
 
         wrapper.query_spec = spec  # type: ignore[attr-defined]

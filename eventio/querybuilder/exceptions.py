@@ -70,6 +70,13 @@ class InvalidIncludeQuery(InvalidQuery):
     key = "include"
 
     @classmethod
+    def too_many_rows(cls, path: str, cap: int, endpoint: str) -> InvalidIncludeQuery:
+        """An include past MAX_INCLUDED_ROWS: never cut short, the client pages instead."""
+        return cls(
+            f"`include={path}` would carry more than {cap} rows; page through {endpoint} instead."
+        )
+
+    @classmethod
     def includes_not_allowed(
         cls, unknown: Iterable[str], allowed: Iterable[str]
     ) -> InvalidIncludeQuery:

@@ -2,6 +2,10 @@
 
 Each relation level is one statement (`WHERE key IN (…)` over the keys of the level
 above), so the number of statements never grows with the page size.
+
+A to-many include may carry at most `cap` rows per response: each such level reads at
+most `cap + 1` rows (a `LIMIT` bound at execution) and raises `TooManyIncludedRows` when
+it finds more, so an event of 200k bookings is never read whole for one answer.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ARRAY, Connection, Select, and_, any_, bindparam, func, select
+from sqlalchemy import ARRAY, Connection, Integer, Select, and_, any_, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -26,6 +30,17 @@ Kept = TypeVar("Kept")
 Scope = Callable[[Relation], Sequence[ColumnElement[bool]]]
 # Keys per IN list; well under SQLite's and PostgreSQL's bound parameter limits.
 KEYS_PER_STATEMENT = 10_000
+ROW_CAP = "row_cap"
+
+
+class TooManyIncludedRows(Exception):
+    """A to-many include holds more rows than one response may carry."""
+
+    def __init__(self, path: str, relation: Relation, cap: int) -> None:
+        super().__init__(f"include={path} carries more than {cap} rows")
+        self.path = path
+        self.relation = relation
+        self.cap = cap
 
 
 def with_parents(names: Iterable[str]) -> list[str]:
@@ -73,30 +88,60 @@ def load(
     include_tree: IncludeTree,
     scope: Scope,
     fields: Mapping[str, frozenset[str]] | None = None,
+    *,
+    cap: int | None = None,
+    path: str = "",
 ) -> None:
     """Attach each included relation to `items` (the serialised `rows`), level by level.
 
     A relation that holds one row, included under another include (`tickets.ticket`,
     `group.customer`), is joined into its parent's statement rather than fetched by one
-    of its own. `fields` maps a resource type to the output fields to keep.
+    of its own. `fields` maps a resource type to the output fields to keep. A to-many
+    level past `cap` rows raises `TooManyIncludedRows` (`path` names where the tree is).
     """
     fields = fields or {}
     for name, subtree in include_tree.items():
         relation = resource.relations[name]
         target = relation.target
+        here = path + name
         local = resource.index(relation.local_key)
         keys = list(dict.fromkeys(row[local] for row in rows if row[local] is not None))
         joined: IncludeTree = {c: {} for c in subtree if joinable(target.relations[c])}
         separate = {child: tree_ for child, tree_ in subtree.items() if child not in joined}
-        fetched = _fetch(session, relation, keys, scope, list(joined)) if keys else []
+        limit = cap if relation.many else None
+        fetched = _fetch(session, relation, keys, scope, list(joined), limit) if keys else []
+        if limit is not None and len(fetched) > limit:
+            raise TooManyIncludedRows(here, relation, limit)
         width = len(target.keys)
         child_rows = [tuple(row[:width]) for row in fetched]
         serialize = target.serializer(fields.get(target.type))
         child_items = [serialize(row) for row in child_rows]
         # The joined children's columns follow the child's own in each fetched row.
-        attach_joined(session, target, fetched, child_items, joined, subtree, width, scope, fields)
+        attach_joined(
+            session,
+            target,
+            fetched,
+            child_items,
+            joined,
+            subtree,
+            width,
+            scope,
+            fields,
+            cap=cap,
+            path=here + ".",
+        )
         if separate and child_rows:
-            load(session, target, child_rows, child_items, separate, scope, fields)
+            load(
+                session,
+                target,
+                child_rows,
+                child_items,
+                separate,
+                scope,
+                fields,
+                cap=cap,
+                path=here + ".",
+            )
         _attach(relation, name, rows, items, local, child_rows, child_items)
 
 
@@ -212,6 +257,9 @@ def attach_joined(
     offset: int,
     scope: Scope,
     fields: Mapping[str, frozenset[str]],
+    *,
+    cap: int | None = None,
+    path: str = "",
 ) -> int:
     """Serialise the `joined` relations' columns, which follow each row's own from
     `offset` (added by `join_to_one`, or by `include_statement` to an include's rows), into
@@ -249,10 +297,22 @@ def attach_joined(
             offset + width,
             scope,
             fields,
+            cap=cap,
+            path=f"{path}{name}.",
         )
         separate = {child: t for child, t in subtree.items() if child not in joined_children}
         if separate and found:
-            load(session, target, list(found), list(found.values()), separate, scope, fields)
+            load(
+                session,
+                target,
+                list(found),
+                list(found.values()),
+                separate,
+                scope,
+                fields,
+                cap=cap,
+                path=f"{path}{name}.",
+            )
     return offset
 
 
@@ -414,12 +474,18 @@ join_plans: StatementCache[JoinPlan] = StatementCache()
 
 
 def include_statement(
-    relation: Relation, joined: Sequence[str], scope: Scope, dialect: str, one: bool = False
+    relation: Relation,
+    joined: Sequence[str],
+    scope: Scope,
+    dialect: str,
+    one: bool = False,
+    capped: bool = False,
 ) -> Select[Any]:
     """The relation's rows for the bound `keys`, each followed by the columns of its joined
     relations, scoped like any include. A lookup by key: its plan is good for any event
     (prepared). Built once per relation, joins, dialect, scope values and whether it
-    takes `one` key (see `keys_match`)."""
+    takes `one` key (see `keys_match`). A `capped` statement reads at most `row_cap` rows,
+    bound at execution, so one statement serves any cap."""
     target = relation.target
     own = tuple(scope(relation))
     steps, _ = joined_steps(target, {name: {} for name in joined}, scope)
@@ -430,15 +496,16 @@ def include_statement(
         if steps:
             plan = join_plan(target, steps)
             statement = statement.add_columns(*plan.columns).select_from(plan.from_)
-        return (
-            statement.where(keys_match(target.column(relation.remote_key), dialect, one), *own)
-            .order_by(target.table.c.id)
-            .execution_options(prepare=True)
-        )
+        statement = statement.where(
+            keys_match(target.column(relation.remote_key), dialect, one), *own
+        ).order_by(target.table.c.id)
+        if capped:
+            statement = statement.limit(bindparam(ROW_CAP, type_=Integer()))
+        return statement.execution_options(prepare=True)
 
     if own_key is None or joins_key is None:
         return build()  # a scope that cannot be told apart is never shared
-    return statements.get((relation, dialect, one, own_key, joins_key), build)
+    return statements.get((relation, dialect, one, capped, own_key, joins_key), build)
 
 
 def _fetch(
@@ -447,15 +514,25 @@ def _fetch(
     keys: list[Any],
     scope: Scope,
     joined: Sequence[str] = (),
+    cap: int | None = None,
 ) -> list[Row[Any]]:
-    """The relation's rows for `keys` (see `include_statement`), in chunks of keys."""
+    """The relation's rows for `keys` (see `include_statement`), in chunks of keys; with a
+    `cap`, no more than `cap + 1` in all (one more tells that there are too many)."""
     dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     statements_by_one: dict[bool, Select[Any]] = {}
     fetched: list[Row[Any]] = []
+    capped = cap is not None
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         chunk = keys[start : start + KEYS_PER_STATEMENT]
         one = single_key(chunk, dialect)
         if one not in statements_by_one:
-            statements_by_one[one] = include_statement(relation, joined, scope, dialect, one)
-        fetched.extend(session.execute(statements_by_one[one], bound_keys(chunk, dialect)).all())
+            statements_by_one[one] = include_statement(
+                relation, joined, scope, dialect, one, capped
+            )
+        parameters = bound_keys(chunk, dialect)
+        if cap is not None:
+            parameters[ROW_CAP] = cap + 1 - len(fetched)
+        fetched.extend(session.execute(statements_by_one[one], parameters).all())
+        if cap is not None and len(fetched) > cap:
+            break
     return fetched

@@ -55,3 +55,34 @@ def test_no_lifetime_means_always_exact(
     assert total(api) == threshold
     bookings(api, 1)
     assert total(api) == threshold + 1
+
+
+def test_a_repeated_filter_in_either_order_gets_its_own_total(api: Caller, threshold: int) -> None:
+    """A repeated key keeps its last value: `a&b` and `b&a` match different rows."""
+    bookings(api, threshold, "confirmed")
+    bookings(api, threshold + 2, "waiting_list")
+    confirmed_last = "filter[status]=waiting_list&filter[status]=confirmed"
+    waiting_last = "filter[status]=confirmed&filter[status]=waiting_list"
+    assert total(api, confirmed_last) == threshold
+    assert total(api, waiting_last) == threshold + 2
+    assert total(api, confirmed_last) == threshold  # both still cached, each its own
+
+
+def test_a_repeated_include_cancelled_in_either_order_gets_its_own_total(
+    api: Caller, threshold: int
+) -> None:
+    bookings(api, threshold, "confirmed")
+    bookings(api, 3, "cancelled")
+    on_last = "include_cancelled=0&include_cancelled=1"
+    off_last = "include_cancelled=1&include_cancelled=0"
+    assert total(api, on_last) == threshold + 3
+    assert total(api, off_last) == threshold
+    assert total(api, on_last) == threshold + 3
+
+
+def test_the_same_query_written_differently_shares_the_total(api: Caller, threshold: int) -> None:
+    """Keyed on the parsed query: a filter overridden later is the same filter set."""
+    bookings(api, threshold)
+    assert total(api, "filter[status]=confirmed") == threshold
+    bookings(api, 1)
+    assert total(api, "filter[status]=waiting_list&filter[status]=confirmed") == threshold
