@@ -104,8 +104,12 @@ def export_connection() -> Connection:
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
     elif connection.dialect.name == "mysql":
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        # The snapshot is taken now, not at the first chunk's read.
-        connection.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        try:
+            # The snapshot is taken now, not at the first chunk's read.
+            connection.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        except Exception:
+            connection.close()
+            raise
     return connection
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.types import TypeEngine
 
 import eventio.models  # noqa: F401  (registers every table on the metadata)
@@ -105,8 +106,6 @@ class RecommendedIndex:
         if self.trigram:
             column = self.columns[0]
             return f"CREATE INDEX {self.name} ON {self.table} USING gin ({column} gin_trgm_ops)"
-        from sqlalchemy.schema import CreateIndex
-
         assert self.model_index is not None
         return str(CreateIndex(self.model_index).compile(dialect=connection.dialect)).strip()
 

@@ -57,6 +57,7 @@ def test_a_statement_past_max_statement_time_is_a_503_with_retry_after(
     connection = locker(app)
     try:
         with connection.cursor() as cursor:
+            cursor.execute("SET SESSION lock_wait_timeout = 5")
             cursor.execute("LOCK TABLES bookings WRITE")
         started = time.monotonic()
         response = client.get(path, headers=api.headers)

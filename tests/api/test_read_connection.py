@@ -1,5 +1,6 @@
-"""On PostgreSQL a worker thread reads on one autocommit connection, request after request
-(eventio.reads): no pool checkout, no session, no transaction left open in between."""
+"""On PostgreSQL and MySQL a worker thread reads on one autocommit connection, request
+after request (eventio.reads): no pool checkout, no session, no transaction left open in
+between."""
 
 from __future__ import annotations
 
@@ -16,14 +17,23 @@ from tests.api.conftest import Caller
 
 def held(app: Flask) -> HeldConnections:
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
+        if db.engine.dialect.name == "sqlite":
             pytest.skip("SQLite reads on the session's connection")
     return app.extensions["eventio.reads"]  # type: ignore[no-any-return]
 
 
-def backend_pid(app: Flask, connections: HeldConnections) -> int:
+def on_mysql(app: Flask) -> bool:
     with app.app_context():
-        return int(connections.get().connection.dbapi_connection.info.backend_pid)  # type: ignore[union-attr]
+        return db.engine.dialect.name == "mysql"
+
+
+def backend_pid(app: Flask, connections: HeldConnections) -> int:
+    """The server's id for the held connection (PostgreSQL's backend pid, MySQL's thread)."""
+    with app.app_context():
+        dbapi = connections.get().connection.dbapi_connection
+        if on_mysql(app):
+            return int(dbapi.thread_id())  # type: ignore[union-attr]
+        return int(dbapi.info.backend_pid)  # type: ignore[union-attr]
 
 
 def test_requests_on_one_thread_take_no_connection_from_the_pool(
@@ -55,6 +65,16 @@ def test_no_transaction_stays_open_between_requests(app: Flask, api: Caller, boo
     api.ok(f"/event/{api.event_id}/bookings/{booking}", {"include": "tickets"})
     pid = backend_pid(app, connections)
     with app.app_context(), db.engine.connect() as other:
+        if on_mysql(app):
+            open_transactions = other.execute(
+                text(
+                    "SELECT COUNT(*) FROM information_schema.INNODB_TRX "
+                    "WHERE trx_mysql_thread_id = :pid"
+                ),
+                {"pid": pid},
+            ).scalar_one()
+            assert open_transactions == 0
+            return
         state = other.execute(
             text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
         ).scalar_one()
@@ -69,7 +89,10 @@ def test_a_connection_the_database_dropped_is_replaced_without_an_error(
     api.ok(path)
     pid = backend_pid(app, connections)
     with app.app_context(), db.engine.connect() as other:
-        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        if on_mysql(app):
+            other.execute(text(f"KILL {pid}"))
+        else:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     assert api.ok(path, {"include": "group.customer"})["data"]["group"]["customer"]
     assert backend_pid(app, connections) != pid
 

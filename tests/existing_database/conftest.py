@@ -260,3 +260,33 @@ def world(laravel: Laravel) -> World:
 
 
 Maker = Callable[..., Flask]
+
+
+@pytest.fixture
+def reader_url(laravel: Laravel) -> Iterator[str]:
+    """A user that may only SELECT in this database: read-only by privileges alone."""
+    url = make_url(database_url(laravel.url, ""))
+    name = f"{url.database}_reader"
+    admin = admin_engine(laravel.url)
+    if laravel.dialect == "mysql":
+        with admin.connect() as connection:
+            for host in ("%", "localhost", "127.0.0.1"):
+                connection.execute(text(f"CREATE USER IF NOT EXISTS '{name}'@'{host}'"))
+                connection.execute(text(f"GRANT SELECT ON `{url.database}`.* TO '{name}'@'{host}'"))
+    else:
+        with admin.connect() as connection:
+            if not connection.execute(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": name}
+            ).scalar():
+                connection.execute(text(f'CREATE ROLE "{name}" LOGIN'))
+        laravel.sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{name}"')
+    yield url.set(username=name, password=None).render_as_string(hide_password=False)
+    if laravel.dialect == "mysql":
+        with admin.connect() as connection:
+            for host in ("%", "localhost", "127.0.0.1"):
+                connection.execute(text(f"DROP USER IF EXISTS '{name}'@'{host}'"))
+    else:
+        laravel.sql(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{name}"')
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+    admin.dispose()

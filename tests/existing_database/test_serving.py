@@ -143,3 +143,32 @@ def test_a_missing_column_is_a_503_naming_the_check_command(laravel: Laravel, wo
     ready = client.get("/health/ready")
     assert ready.status_code == 503
     assert ready.get_json()["checks"]["schema"] == "incomplete"
+
+
+def test_a_select_only_user_is_read_only_and_served(
+    laravel: Laravel, world: World, reader_url: str
+) -> None:
+    app = laravel.app(DATABASE_URL=reader_url)
+    client = app.test_client()
+    response = client.get(f"/api/v2/event/{world.event_id}", headers=world.headers)
+    assert response.status_code == 200, response.get_json()
+    assert laravel.sql("SELECT last_used_at FROM personal_access_tokens")[0][0] is None
+    check = app.test_cli_runner().invoke(args=["database", "check"])
+    assert check.exit_code == 0, check.output
+    assert "Connection: read-only (" in check.output
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_the_token_statement_is_decided_once_not_per_request(laravel: Laravel) -> None:
+    laravel.build(sanctum=2)
+    world = fill(laravel)
+    app = laravel.app()
+    client = app.test_client()
+    user = f"/api/v2/user?eventId={world.event_id}"
+    assert client.get(user, headers=world.headers).status_code == 200
+    sent = no_ddl(app)
+    for _ in range(3):
+        assert client.get(user, headers=world.headers).status_code == 200
+    catalogue = ("information_schema", "pg_catalog", "pg_available", "SHOW ", "has_table_privilege")
+    assert sent and not [s for s in sent if any(word in s for word in catalogue)]
+    assert not [s for s in sent if "personal_access_tokens.expires_at" in s]

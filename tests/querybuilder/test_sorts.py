@@ -6,11 +6,14 @@ from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import Connection
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 
 from eventio.querybuilder import AllowedSort, InvalidSortQuery, QueryParams, QuerySpec
 from eventio.querybuilder.sorts import split_direction
 from tests.querybuilder.conftest import POSTGRESQL, SQLITE, Library, apply, compiled
+
+MYSQL: Dialect = mysql.dialect()  # type: ignore[no-untyped-call]
 
 BOOK_SORTS: list[AllowedSort | str] = [
     "title",
@@ -101,6 +104,26 @@ def test_sort_on_a_nullable_column_puts_nulls_in_one_place_on_every_database(
     # Books 2, 4, 6 and 7 have no editor: last ascending, first descending, as PostgreSQL.
     assert sorted_book_ids(seeded, library, ["editor"]) == [3, 1, 5, 2, 4, 6, 7]
     assert sorted_book_ids(seeded, library, ["-editor"]) == [2, 4, 6, 7, 5, 1, 3]
+
+
+def test_nulls_are_placed_in_sql_each_database_reads(library: Library) -> None:
+    """PostgreSQL keeps `NULLS FIRST/LAST` (its indexes serve it); MySQL has no such
+    syntax and sorts on `IS NULL` first, to the same order."""
+    assert order_by_sql(library, ["editor", "-author"], POSTGRESQL) == (
+        "books.editor_id ASC NULLS LAST, books.author_id DESC, books.id ASC"
+    )
+    assert order_by_sql(library, ["-editor"], POSTGRESQL) == (
+        "books.editor_id DESC NULLS FIRST, books.id ASC"
+    )
+    assert order_by_sql(library, ["-editor"], SQLITE) == (
+        "books.editor_id DESC NULLS FIRST, books.id ASC"
+    )
+    assert order_by_sql(library, ["editor"], MYSQL) == (
+        "books.editor_id IS NULL ASC, books.editor_id ASC, books.id ASC"
+    )
+    assert order_by_sql(library, ["-editor"], MYSQL) == (
+        "books.editor_id IS NULL DESC, books.editor_id DESC, books.id ASC"
+    )
 
 
 def test_built_query_reports_the_requested_sorts(library: Library) -> None:

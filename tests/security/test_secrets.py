@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+import pymysql
 import pytest
 from click.testing import Result
 from flask import Flask
@@ -637,6 +638,53 @@ def test_a_statement_timeout_while_authenticating_leaks_no_secret(
         answers = check_outage_answers(client, vault)
     out, err = capsys.readouterr()
     assert all("longer than the database allows" in a.get_json()["message"] for a in answers[:3])
+    assert vault.leaks(out + err) == []
+
+
+@pytest.fixture
+def mysql_limited(app: Flask) -> Iterator[tuple[Flask, dict[str, Any]]]:
+    """MySQL only: an app on the test database whose statements may take 300 ms."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "mysql":
+        pytest.skip("needs TEST_DATABASE_URL on MySQL")
+    limited = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url.render_as_string(hide_password=False),
+            "RATE_LIMIT_ENABLED": False,
+            "LOG_LEVEL": "DEBUG",
+            "STATEMENT_TIMEOUT_MS": 300,
+        }
+    )
+    direct = {
+        "host": url.host,
+        "port": url.port or 3306,
+        "user": url.username,
+        "password": url.password or "",
+        "database": url.database,
+    }
+    yield limited, direct
+    dispose(limited)
+
+
+def test_a_mysql_statement_limit_while_authenticating_leaks_no_secret(
+    mysql_limited: tuple[Flask, dict[str, Any]],
+    vault: Vault,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    limited, direct = mysql_limited
+    client = limited.test_client()
+    capsys.readouterr()
+    db.session.rollback()  # our own open transaction would hold the lock off
+    with pymysql.connect(**direct) as locker, locker.cursor() as cursor:
+        cursor.execute("SET SESSION lock_wait_timeout = 5")
+        cursor.execute("LOCK TABLES personal_access_tokens WRITE, oauth_clients WRITE")
+        try:
+            answers = check_outage_answers(client, vault)
+        finally:
+            cursor.execute("UNLOCK TABLES")
+    out, err = capsys.readouterr()
+    assert all("longer than the database allows" in a.get_json()["message"] for a in answers)
     assert vault.leaks(out + err) == []
 
 
