@@ -8,7 +8,7 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import delete, null, select
+from sqlalchemy import delete, inspect, null, select
 from sqlalchemy.orm import Session, scoped_session
 
 from eventio.auth.guard import utcnow
@@ -17,6 +17,9 @@ from eventio.cli.rows import fetch
 from eventio.database.state import schema
 from eventio.extensions import db
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
+
+# The end of MySQL's and MariaDB's `timestamp` type, which Laravel's columns are.
+TIMESTAMP_END = datetime(2038, 1, 19, 3, 14, 7)
 
 tokens_cli = AppGroup("tokens", help="Personal access tokens (Laravel Sanctum format).")
 
@@ -79,6 +82,11 @@ def issue(
         )
     if not name.strip() or any(not ability.strip() for ability in abilities):
         raise click.UsageError("--name and --ability must not be empty.")
+    if expires_at is not None and expires_at >= TIMESTAMP_END and expiry_is_a_timestamp():
+        raise click.BadParameter(
+            f"MySQL's timestamp columns end in {TIMESTAMP_END:%Y-%m-%d}: give an earlier time.",
+            param_hint="--expires-at",
+        )
     if expires_at is not None and schema().get().sanctum == 2:
         raise click.UsageError(
             "This token table (made by Sanctum 2) has no expires_at column: issue the token "
@@ -88,6 +96,17 @@ def issue(
     plain = issue_token(db.session, user_id, name, list(abilities) or ["*"], expires_at, now)
     click.echo(plain)
     click.echo("Store this token now: it will not be shown again.", err=True)
+
+
+def expiry_is_a_timestamp() -> bool:
+    """Whether `expires_at` is MySQL's `timestamp` (Laravel's column), which ends in 2038."""
+    if db.engine.dialect.name != "mysql":
+        return False
+    columns = inspect(db.engine).get_columns("personal_access_tokens")
+    return any(
+        column["name"] == "expires_at" and "TIMESTAMP" in str(column["type"]).upper()
+        for column in columns
+    )
 
 
 def shown(value: datetime | None) -> str:

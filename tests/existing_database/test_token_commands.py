@@ -40,3 +40,13 @@ def test_issue_with_an_expiry_on_a_sanctum_3_table(laravel: Laravel) -> None:
     assert issued.exit_code == 0, issued.output
     listed = tokens(laravel, "list")
     assert "expires never" not in listed.output
+
+
+def test_an_expiry_past_2038_is_one_clear_line_on_mysql(laravel: Laravel) -> None:
+    user_id = laravel.insert("users", name="Ann", email="ann@example.com")
+    issued = tokens(laravel, "issue", str(user_id), "--name", "x", "--expires-at", "2099-01-01")
+    if laravel.dialect == "mysql":
+        assert issued.exit_code == 2
+        assert "timestamp columns end in 2038-01-19" in issued.output
+    else:
+        assert issued.exit_code == 0, issued.output
