@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -208,20 +209,26 @@ def stream(
                     rows = next(source, None)
                     if rows is None:
                         return
-                    items = present(spec, built, rows, scope, connection)
+                    items = present(spec, built, rows, scope, connection, capped=True)
                 watch.handed_over()
                 yield items
         finally:
             finish()
 
     send_timeout(limits)
+    # The first chunk is read before the answer starts: an include past
+    # MAX_INCLUDED_ROWS there is still a 422. Past it in a later chunk, the stream is cut
+    # (the body ends without its last chunk), never shortened silently.
+    pending = chunks()
+    first = next(pending, None)
+    rows_out = chain([] if first is None else [first], pending)
     if export_format == "ndjson":
-        body = ndjson(chunks())
+        body = ndjson(rows_out)
     else:
         header = csv_header(spec, built)
         neutralise = current_app.config["CSV_NEUTRALISE_FORMULAS"]
         text = text_columns(spec, header) if neutralise else frozenset()
-        body = to_csv(chunks(), header, text, bom=flag("bom"))
+        body = to_csv(rows_out, header, text, bom=flag("bom"))
     response = Response(stream_with_context(body), mimetype=MEDIA_TYPES[export_format])
     # When the stream ends or the client hangs up: the cursor and its transaction go.
     response.call_on_close(finish)

@@ -3,6 +3,7 @@ names the list to page through, never a silently shortened list."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from eventio.extensions import db
+from eventio.querybuilder import InvalidIncludeQuery
 from tests.api.conftest import Caller, assert_error
 from tests.factories import BookingFactory, BookingTicketFactory, GroupFactory, TicketFactory
 
@@ -114,3 +116,48 @@ def test_no_cap_when_set_to_zero(app: Flask, api: Caller, monkeypatch: pytest.Mo
     monkeypatch.setitem(app.config, "MAX_INCLUDED_ROWS", 0)
     bookings(api, CAP + 2)
     assert len(api.data(f"/event/{api.event_id}", "include=bookings")["bookings"]) == CAP + 2
+
+
+@pytest.mark.parametrize("export_format", ["ndjson", "csv"])
+def test_an_export_past_the_cap_in_its_first_chunk_is_refused_before_it_starts(
+    api: Caller, export_format: str
+) -> None:
+    group = GroupFactory(event_id=api.event_id).id
+    bookings(api, CAP + 1, group_id=group)
+    path = f"/event/{api.event_id}/groups"
+    message = refused(api, path, f"include=bookings&format={export_format}")
+    assert f"page through /api/v2/event/{api.event_id}/bookings instead" in message
+
+
+def test_an_export_at_the_cap_is_whole(api: Caller) -> None:
+    group = GroupFactory(event_id=api.event_id).id
+    ids = bookings(api, CAP, group_id=group)
+    response = api.get(f"/event/{api.event_id}/groups", "include=bookings&format=ndjson")
+    assert response.status_code == 200
+    (line,) = response.get_data(as_text=True).splitlines()
+    assert sorted(booking["id"] for booking in json.loads(line)["bookings"]) == ids
+
+
+def test_an_export_past_the_cap_in_a_later_chunk_is_cut_not_shortened(
+    api: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eventio.api import export
+
+    monkeypatch.setattr(export, "CHUNK_ROWS", 1)
+    first, second = (GroupFactory(event_id=api.event_id).id for _ in range(2))
+    bookings(api, 1, group_id=first)
+    bookings(api, CAP + 1, group_id=second)
+    response = api.client.get(
+        f"/api/v2/event/{api.event_id}/groups",
+        query_string={"include": "bookings", "format": "ndjson", "sort": "id"},
+        headers=api.headers,
+        buffered=False,
+    )
+    assert response.status_code == 200
+    chunks = response.response
+    try:
+        with pytest.raises(InvalidIncludeQuery):
+            for _ in chunks:
+                pass
+    finally:
+        response.close()
