@@ -19,14 +19,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `python -m eventio.database` migrates a database the API manages (empty, or with
+# alembic_version) and leaves an existing (Laravel-made) one as it is, saying so in a line.
 run: install  ## Migrate, load the demo world if empty, print a token, serve on 127.0.0.1:8000
-	$(FLASK) db upgrade
+	@$(BIN)/python -m eventio.database
 	$(FLASK) demo --if-empty
-	$(FLASK) demo-token --port $(PORT)
+	@$(FLASK) demo-token --port $(PORT) 2>/dev/null || echo "No demo user in this database: issue a token with $(FLASK) tokens issue USER_ID --name NAME"
 	LOG_FORMAT=$${LOG_FORMAT:-text} $(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABASE_URL / REDIS_URL
-	$(FLASK) db upgrade
+	@$(BIN)/python -m eventio.database
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)

@@ -28,6 +28,8 @@ from eventio import (
 )
 from eventio.cache import make_cache
 from eventio.config import database_url, engine_options, from_environment
+from eventio.database import state as database_state
+from eventio.database.problems import check_url
 from eventio.extensions import db, migrate
 from eventio.responses import OrjsonProvider
 
@@ -90,12 +92,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = hashlib.sha256(b"eventio:" + url.encode()).hexdigest()
     if url.startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    check_url(url)  # one clear line, not a driver's traceback
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url, app.config))
-    if app.config["WRITE_DATABASE_URL"]:
-        write_url = database_url(app.config["WRITE_DATABASE_URL"], app.instance_path)
-        app.config["SQLALCHEMY_BINDS"] = {
-            "write": {"url": write_url, **engine_options(write_url, app.config)}
-        }
+    binds = {}
+    for bind, setting in (("write", "WRITE_DATABASE_URL"), ("oauth", "OAUTH_DATABASE_URL")):
+        if app.config.get(setting):
+            bind_url = database_url(app.config[setting], app.instance_path)
+            check_url(bind_url, setting)
+            binds[bind] = {"url": bind_url, **engine_options(bind_url, app.config)}
+    if binds:
+        app.config["SQLALCHEMY_BINDS"] = binds
 
     if hops := app.config["PROXY_FIX_HOPS"]:
         # Behind N trusted proxies: client address, scheme and host for limits and links.
@@ -106,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     mysql_session.init_app(app)
     prepared.init_app(app)
     reads.init_app(app)
+    database_state.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     app.extensions["eventio.cache"] = make_cache(app.config["REDIS_URL"])
 

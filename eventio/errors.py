@@ -10,6 +10,7 @@ from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
     OperationalError,
+    ProgrammingError,
     SQLAlchemyError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -121,10 +122,53 @@ def _webargs_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
     return errors or {"query": ["The query is invalid."]}
 
 
+# PostgreSQL's SQLSTATEs, MariaDB's and MySQL's error numbers, SQLite's messages.
+MISSING_SCHEMA_SQLSTATES = frozenset({"42P01", "42703"})  # undefined table, column
+MISSING_SCHEMA_CODES = frozenset({1146, 1054})  # table doesn't exist, unknown column
+MISSING_SCHEMA_MESSAGES = ("no such table", "no such column")
+READ_ONLY_SQLSTATES = frozenset({"25006", "42501"})  # read-only transaction, no privilege
+READ_ONLY_CODES = frozenset({1792, 1290, 1142, 1036})  # read-only transaction / server, denied
+MISSING_SCHEMA_MESSAGE = (
+    "The database lacks a table or column this request needs; "
+    "run `flask --app eventio database check` to see which."
+)
+
+
+def _codes(error: BaseException) -> set[object]:
+    """The driver's SQLSTATE (psycopg) and error number (PyMySQL) of a failed statement."""
+    orig = getattr(error, "orig", None)
+    args = getattr(orig, "args", ())
+    return {getattr(orig, "sqlstate", None), args[0] if args else None}
+
+
+def is_missing_schema(error: BaseException) -> bool:
+    """A statement named a table or column the database does not have."""
+    codes = _codes(error)
+    if codes & MISSING_SCHEMA_SQLSTATES or codes & MISSING_SCHEMA_CODES:
+        return True
+    return any(text in str(getattr(error, "orig", "")) for text in MISSING_SCHEMA_MESSAGES)
+
+
+def is_read_only(error: BaseException) -> bool:
+    """The database refused a write: a replica, a read-only session, or no privilege."""
+    codes = _codes(error)
+    return bool(codes & READ_ONLY_SQLSTATES or codes & READ_ONLY_CODES)
+
+
+def handle_programming_error(error: ProgrammingError) -> Response:
+    """A table or column the request needs is missing: 503 naming the check command."""
+    if not is_missing_schema(error):
+        return handle_unexpected(error)
+    return handle_database_unavailable(error)
+
+
 def handle_database_unavailable(error: SQLAlchemyError) -> Response:
     """The database is gone, refused, too slow, or the pool is exhausted: 503, try again."""
     db.session.rollback()
     retry_after = {"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])}
+    if is_missing_schema(error):
+        log.error("missing table or column on %s %s: %s", request.method, request.path, error)
+        return error_response(503, MISSING_SCHEMA_MESSAGE, headers=retry_after)
     if is_statement_timeout(error):
         log.warning("statement timeout on %s %s", request.method, request.path)
         message = "The request took longer than the database allows and was stopped."
@@ -150,4 +194,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     for unavailable in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
         app.register_error_handler(unavailable, handle_database_unavailable)
+    app.register_error_handler(ProgrammingError, handle_programming_error)
     app.register_error_handler(Exception, handle_unexpected)

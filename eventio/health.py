@@ -15,6 +15,8 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, Response, current_app
 from sqlalchemy import Connection, Engine, inspect, text
 
+from eventio.database.inspection import Inspection, inspect_database
+from eventio.database.state import SchemaState
 from eventio.extensions import db
 from eventio.responses import json_response
 
@@ -24,7 +26,20 @@ bp = Blueprint("health", __name__, url_prefix="/health")
 
 REDIS_TIMEOUT = 0.5
 OK = ("ok", "not configured")
+# What an existing (Laravel-made) database may lack and still be served.
+OPTIONAL = {"migrations": ("not managed",), "oauth": "*", "indexes": "*"}
+NOT_CHECKED = {
+    "migrations": "not checked",
+    "schema": "not checked",
+    "oauth": "not checked",
+    "indexes": "not checked",
+}
 Checks = dict[str, str]
+
+
+def passes(name: str, state: str) -> bool:
+    optional = OPTIONAL.get(name, ())
+    return state in OK or optional == "*" or state in optional
 
 
 class Readiness:
@@ -35,8 +50,18 @@ class Readiness:
     """
 
     def __init__(
-        self, migrations: str, version_table: str, redis_url: str | None, timeout: float
+        self,
+        migrations: str,
+        version_table: str,
+        redis_url: str | None,
+        timeout: float,
+        schema: SchemaState | None = None,
+        oauth_elsewhere: bool = False,
+        write_elsewhere: bool = False,
     ) -> None:
+        self.schema = schema
+        self.oauth_elsewhere = oauth_elsewhere
+        self.write_elsewhere = write_elsewhere
         self.migrations_directory = migrations
         self.version_table = version_table
         self.redis = (
@@ -61,13 +86,10 @@ class Readiness:
     def run(self, engine: Engine) -> Checks:
         database, cache = within(self.timeout, lambda: self.database(engine), self.redis_state)
         late = f"no answer within {self.timeout:g} s"
-        checks = database or {
-            "database": self.failed("database", "timeout", late),
-            "migrations": "not checked",
-        }
+        checks = database or {"database": self.failed("database", "timeout", late), **NOT_CHECKED}
         checks["redis"] = (cache or {"redis": self.failed("redis", "timeout", late)})["redis"]
         for name, state in checks.items():
-            if state in OK and name in self._failing:
+            if passes(name, state) and name in self._failing:
                 self._failing.discard(name)
                 log.warning("ready again: %s is %s", name, state)
         return checks
@@ -76,12 +98,33 @@ class Readiness:
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-                return {"database": "ok", "migrations": self.migration_state(connection)}
+                inspection = inspect_database(connection)
+                migrations = (
+                    self.migration_state(connection) if inspection.managed else "not managed"
+                )
         except Exception as error:
-            return {
-                "database": self.failed("database", "unreachable", error),
-                "migrations": "not checked",
-            }
+            return {"database": self.failed("database", "unreachable", error), **NOT_CHECKED}
+        if self.schema is not None:
+            self.schema.set(inspection)
+        return {"database": "ok", "migrations": migrations, **self.schema_states(inspection)}
+
+    def schema_states(self, inspection: Inspection) -> Checks:
+        """What an existing database lacks: required parts fail, optional ones are named."""
+        if inspection.can_serve:
+            schema = "ok"
+        else:
+            schema = self.failed("schema", "incomplete", inspection.summary())
+        if self.oauth_elsewhere:
+            oauth = "ok"
+        elif not inspection.oauth_tables:
+            oauth = "not set up"
+        elif inspection.read_only and not self.write_elsewhere:
+            oauth = "read-only"
+        else:
+            oauth = "ok"
+        missing = len(inspection.missing_indexes)
+        indexes = f"{missing} recommended missing" if missing else "ok"
+        return {"schema": schema, "oauth": oauth, "indexes": indexes}
 
     def migration_state(self, connection: Connection) -> str:
         """`ok` at the folder's head; `behind` (or never migrated); `unknown` revision."""
@@ -150,10 +193,12 @@ def live() -> Response:
 
 @bp.get("/ready")
 def ready() -> Response:
-    """Check the database, its migrations and Redis; a 503 names what is failing."""
+    """Check the database, its migrations (on a database the API migrates), the tables and
+    columns it needs, and Redis; a 503 names what is failing. Missing optional parts (the
+    API's OAuth table, recommended indexes) are named without failing."""
     readiness: Readiness = current_app.extensions["eventio.health"]
     checks = readiness.run(db.engine)
-    if all(state in OK for state in checks.values()):
+    if all(passes(name, state) for name, state in checks.items()):
         return no_store(json_response({"status": "ok", "checks": checks}))
     body = {"message": "Service Unavailable", "status": "fail", "checks": checks}
     response = json_response(body, 503)
@@ -171,5 +216,8 @@ def init_app(app: Flask) -> None:
         migrate.configure_args.get("version_table", "alembic_version"),
         app.config.get("REDIS_URL"),
         float(app.config["HEALTH_CHECK_TIMEOUT"]),
+        app.extensions.get("eventio.schema"),
+        oauth_elsewhere=bool(app.config.get("OAUTH_DATABASE_URL")),
+        write_elsewhere=bool(app.config.get("WRITE_DATABASE_URL")),
     )
     app.register_blueprint(bp)

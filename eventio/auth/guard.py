@@ -19,7 +19,15 @@ from eventio.auth.permissions import (
     event_access_statement,
     with_event_access,
 )
-from eventio.auth.tokens import BY_HASH, BY_ID, Authenticated, lookup, verify
+from eventio.auth.tokens import (
+    SANCTUM_2,
+    SANCTUM_3,
+    Authenticated,
+    TokenStatements,
+    lookup,
+    verify,
+)
+from eventio.database.state import schema
 from eventio.errors import ApiError
 from eventio.extensions import db
 from eventio.models import PersonalAccessToken, User
@@ -43,11 +51,27 @@ def bearer_token() -> str | None:
 
 
 EVENT_ID = bindparam("event_id")
-# The token lookups extended with the caller's permissions at the route's event.
-AT_EVENT = {
-    by_hash: with_event_access(statement, EVENT_ID, User.id)
-    for by_hash, statement in ((False, BY_ID), (True, BY_HASH))
+
+
+def at_event(statements: TokenStatements) -> TokenStatements:
+    """The token lookups extended with the caller's permissions at the route's event."""
+    return TokenStatements(
+        with_event_access(statements.by_id, EVENT_ID, User.id),
+        with_event_access(statements.by_hash, EVENT_ID, User.id),
+    )
+
+
+# Built once per generation of Sanctum's table; the app's database picks one.
+LOOKUPS = {
+    sanctum: (statements, at_event(statements))
+    for sanctum, statements in ((3, SANCTUM_3), (2, SANCTUM_2))
 }
+
+
+def token_lookups() -> tuple[TokenStatements, TokenStatements]:
+    """The lookups for this database's token table, decided by its inspection (made once;
+    a table with `expires_at` is read as Sanctum 3 when the table cannot be seen)."""
+    return LOOKUPS[2 if schema().get().sanctum == 2 else 3]
 
 
 def execute(statement: Select[Any], params: dict[str, Any]) -> list[Any]:
@@ -74,10 +98,12 @@ def authenticate() -> None:
         raise ApiError.unauthenticated()
     # A route about an event fetches the caller's permissions there in the same statement.
     event_id = (request.view_args or {}).get("event_id")
+    plain_lookup, lookup_at_event = token_lookups()
     if event_id is None:
-        rows = execute(found.statement, found.params)
+        rows = execute(plain_lookup.get(found.by_hash), found.params)
     else:
-        rows = execute(AT_EVENT[found.by_hash], {**found.params, "event_id": event_id})
+        statement = lookup_at_event.get(found.by_hash)
+        rows = execute(statement, {**found.params, "event_id": event_id})
     minutes = current_app.config["TOKEN_EXPIRATION_MINUTES"]
     now = utcnow()
     lifetime = timedelta(minutes=minutes) if minutes else None
@@ -91,10 +117,14 @@ def authenticate() -> None:
 
 
 def touch(caller: Authenticated, now: datetime) -> None:
-    """Write `last_used_at` at most once a minute; a refused write never fails the request."""
+    """Write `last_used_at` at most once a minute; a refused write never fails the request.
+    On a read-only DATABASE_URL with no WRITE_DATABASE_URL it is not tried at all."""
     interval = timedelta(seconds=current_app.config["LAST_USED_WRITE_INTERVAL"])
     if caller.last_used_at is not None and now - caller.last_used_at < interval:
         return
+    has_write_database = bool(current_app.config["WRITE_DATABASE_URL"])
+    if not has_write_database and schema().get().read_only:
+        return  # said once, in the log, when the database was inspected
     column = PersonalAccessToken.last_used_at
     statement = (
         update(PersonalAccessToken)
@@ -104,12 +134,15 @@ def touch(caller: Authenticated, now: datetime) -> None:
     )
     # Its own short transaction, on the write database when there is one: the request's
     # connection reads in autocommit.
-    engine = db.engines["write" if current_app.config["WRITE_DATABASE_URL"] else None]
+    engine = db.engines["write" if has_write_database else None]
     try:
         with engine.begin() as connection:
             connection.execute(statement)
     except SQLAlchemyError as error:
         # A read-only replica refuses the write; the request goes on without it.
+        schema().say_once(
+            "last_used_at", "last_used_at not written (logged once): %s", type(error).__name__
+        )
         log.debug("last_used_at not written for token %s: %s", caller.token_id, error)
 
 

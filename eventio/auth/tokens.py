@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, DateTime, Select, bindparam, null, select
 from sqlalchemy.orm import Session
 
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
@@ -42,7 +42,10 @@ def create_token(
     now: datetime,
     prefix: str = "",
 ) -> str:
-    """Store a Sanctum token for the user; return the plain `<id>|<secret>`, not kept."""
+    """Store a Sanctum token for the user; return the plain `<id>|<secret>`, not kept.
+
+    A token without `expires_at` leaves the column out of the INSERT, so a Sanctum 2
+    table (which has none) takes it."""
     secret = generate_secret(prefix)
     row = PersonalAccessToken(
         tokenable_type=USER_MORPH_TYPE,
@@ -50,13 +53,16 @@ def create_token(
         name=name,
         token=hash_secret(secret),
         abilities=json.dumps(abilities),
-        expires_at=expires_at,
         created_at=now,
         updated_at=now,
     )
+    if expires_at is not None:
+        row.expires_at = expires_at
     session.add(row)
+    session.flush()
+    token_id = row.id  # read now: after the commit it would be fetched again, every column
     session.commit()
-    return f"{row.id}|{secret}"
+    return f"{token_id}|{secret}"
 
 
 def parse_abilities(raw: str | None) -> frozenset[str]:
@@ -85,23 +91,33 @@ class Authenticated:
         return "*" in self.abilities or ability in self.abilities
 
 
-TOKEN_COLUMNS = (
-    PersonalAccessToken.id,
-    PersonalAccessToken.token,
-    PersonalAccessToken.abilities,
-    PersonalAccessToken.expires_at,
-    PersonalAccessToken.created_at,
-    PersonalAccessToken.last_used_at,
-    User.id.label("user_id"),
-    User.name,
-    User.email,
-)
+NO_EXPIRY = null().cast(DateTime()).label("expires_at")
 
 
-def token_statement(key: Any) -> Select[Any]:
-    """A user's token row with the user, where `key` holds (its `token_key` parameter)."""
+def token_columns(expires_at: bool) -> tuple[Any, ...]:
+    """The row `verify` reads. Sanctum 2's table has no `expires_at`: it reads as NULL,
+    and only the deployment's lifetime expires such a token."""
     return (
-        select(*TOKEN_COLUMNS)
+        PersonalAccessToken.id,
+        PersonalAccessToken.token,
+        PersonalAccessToken.abilities,
+        PersonalAccessToken.expires_at if expires_at else NO_EXPIRY,
+        PersonalAccessToken.created_at,
+        PersonalAccessToken.last_used_at,
+        User.id.label("user_id"),
+        User.name,
+        User.email,
+    )
+
+
+TOKEN_COLUMNS = token_columns(expires_at=True)
+
+
+def token_statement(key: Any, expires_at: bool = True) -> Select[Any]:
+    """A user's token row with the user, where `key` holds (its `token_key` parameter).
+    Only a user's token: another `tokenable_type` (a team, a device) finds no row."""
+    return (
+        select(*token_columns(expires_at))
         .join(User, User.id == PersonalAccessToken.tokenable_id)
         .where(PersonalAccessToken.tokenable_type == USER_MORPH_TYPE, key)
         .execution_options(prepare=True)  # eventio.prepared: a lookup by key
@@ -109,9 +125,35 @@ def token_statement(key: Any) -> Select[Any]:
 
 
 TOKEN_KEY = bindparam("token_key")
+
+
+@dataclass(frozen=True)
+class TokenStatements:
+    """The two lookups (by id, by hash) for one generation of Sanctum's table."""
+
+    by_id: Select[Any]
+    by_hash: Select[Any]
+
+    @classmethod
+    def build(cls, expires_at: bool) -> TokenStatements:
+        return cls(
+            token_statement(PersonalAccessToken.id == TOKEN_KEY, expires_at),
+            token_statement(PersonalAccessToken.token == TOKEN_KEY, expires_at),
+        )
+
+    def get(self, by_hash: bool) -> Select[Any]:
+        return self.by_hash if by_hash else self.by_id
+
+
 # Built once: a request only binds its token's id (or hash) to one of these.
-BY_ID = token_statement(PersonalAccessToken.id == TOKEN_KEY)
-BY_HASH = token_statement(PersonalAccessToken.token == TOKEN_KEY)
+SANCTUM_3 = TokenStatements.build(expires_at=True)
+SANCTUM_2 = TokenStatements.build(expires_at=False)
+BY_ID, BY_HASH = SANCTUM_3.by_id, SANCTUM_3.by_hash
+
+
+def statements_for(sanctum: int | None) -> TokenStatements:
+    """Sanctum 3 and later have `expires_at`; Sanctum 2 does not."""
+    return SANCTUM_2 if sanctum == 2 else SANCTUM_3
 
 
 @dataclass(frozen=True)
@@ -170,12 +212,13 @@ def find_token(
     plain: str,
     now: datetime,
     lifetime: timedelta | None = None,
+    statements: TokenStatements = SANCTUM_3,
 ) -> Authenticated | None:
     """The caller a bearer token names, or None when it is unknown, wrong or expired."""
     found = lookup(plain)
     if found is None:
         return None
-    row = session.execute(found.statement, found.params).first()
+    row = session.execute(statements.get(found.by_hash), found.params).first()
     return None if row is None else verify(row, found.secret, now, lifetime)
 
 

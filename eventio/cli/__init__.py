@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from eventio.cli import assignments, demo, roles, tokens, users
+from eventio.database.commands import database_cli
 
 
 def register_commands(app: Flask) -> None:
@@ -16,5 +17,6 @@ def register_commands(app: Flask) -> None:
         tokens.tokens_cli,
         demo.demo,
         demo.demo_token,
+        database_cli,
     ):
         app.cli.add_command(command)

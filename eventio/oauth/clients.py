@@ -27,9 +27,16 @@ class NewSecret:
 
 
 def create_client(
-    session: Session, user_id: int, name: str, abilities: list[str], now: datetime
+    session: Session,
+    user_id: int,
+    name: str,
+    abilities: list[str],
+    now: datetime,
+    users: Session | None = None,
 ) -> NewSecret:
-    if session.get(User, user_id) is None:
+    """A client in `session`'s store, acting as a user of `users` (the same by default;
+    DATABASE_URL's when the clients live on OAUTH_DATABASE_URL)."""
+    if (users or session).get(User, user_id) is None:
         raise LookupError(f"No user {user_id}.")
     client_id = secrets.token_hex(16)
     secret = secrets.token_urlsafe(40)
@@ -68,17 +75,23 @@ def rotate_secret(session: Session, client_id: str, grace: timedelta, now: datet
     return NewSecret(client_id, secret)
 
 
-def revoke_client(session: Session, client_id: str, now: datetime) -> int:
-    """Revoke the client and delete every token it was issued; returns how many."""
+def revoke_client(
+    session: Session, client_id: str, now: datetime, tokens: Session | None = None
+) -> int:
+    """Revoke the client and delete every token it was issued (in `tokens`, the same
+    store by default); returns how many."""
     client = find_client(session, client_id)
     if client is None:
         raise LookupError(f"No client {client_id}.")
     client.revoked_at = now
     client.updated_at = now
-    deleted = session.execute(
+    tokens = tokens or session
+    deleted = tokens.execute(
         delete(PersonalAccessToken).where(PersonalAccessToken.name == token_name(client_id))
     )
     session.commit()
+    if tokens is not session:
+        tokens.commit()
     return deleted.rowcount or 0
 
 

@@ -8,11 +8,13 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
 
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.database.state import schema
+from eventio.oauth import store
 from eventio.oauth.clients import find_client, issue_access_token, verify
+from eventio.oauth.store import OAuthUnavailable
 from eventio.responses import json_response
 
 bp = Blueprint("oauth", __name__)
@@ -35,6 +37,21 @@ def oauth_error(error: OAuthError) -> Response:
     response.headers.update(NO_STORE)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="eventio"'
+    return response
+
+
+@bp.errorhandler(OAuthUnavailable)
+def oauth_unavailable(error: OAuthUnavailable) -> Response:
+    """Not set up here: the contract's body saying what to set up, and RFC 6749's fields."""
+    body = {
+        "message": error.message,
+        "errors": {},
+        "error": "temporarily_unavailable",
+        "error_description": error.message,
+    }
+    response = json_response(body, 503)
+    response.headers.update(NO_STORE)
+    response.headers["Retry-After"] = str(current_app.config["RETRY_AFTER_SECONDS"])
     return response
 
 
@@ -69,12 +86,6 @@ def request_parameters() -> dict[str, str]:
     return parameters
 
 
-def write_session() -> Session:
-    """Issuing a token writes: to WRITE_DATABASE_URL when the main database is a replica."""
-    engine = db.engines["write"] if current_app.config["WRITE_DATABASE_URL"] else db.engine
-    return Session(engine)
-
-
 @bp.post("/oauth/token")
 def token() -> Response:
     """Exchange a client's id and secret for a bearer token (client credentials grant)."""
@@ -97,14 +108,25 @@ def token() -> Response:
     if not client_id or not secret:
         raise OAuthError(400, "invalid_request", "`client_id` and `client_secret` are required.")
     now = utcnow()
-    with write_session() as session:
-        client = find_client(session, client_id)
-        if client is None or not verify(client, secret, now):
-            raise OAuthError(401, "invalid_client", "Client authentication failed.", bool(basic))
-        lifetime = timedelta(seconds=current_app.config["OAUTH_TOKEN_TTL"])
-        access_token = issue_access_token(
-            session, client, lifetime, now, current_app.config["TOKEN_PREFIX"]
-        )
+    problem = store.problem(schema().get(), current_app.config)
+    if problem is not None and problem != store.NOT_SET_UP:
+        raise OAuthUnavailable(problem)  # a missing table is found by asking for it, below
+    lifetime = timedelta(seconds=current_app.config["OAUTH_TOKEN_TTL"])
+    try:
+        with store.sessions() as (clients, tokens):
+            client = find_client(clients, client_id)
+            if client is None or not verify(client, secret, now):
+                raise OAuthError(
+                    401, "invalid_client", "Client authentication failed.", bool(basic)
+                )
+            access_token = issue_access_token(
+                tokens, client, lifetime, now, current_app.config["TOKEN_PREFIX"]
+            )
+    except SQLAlchemyError as error:
+        refused = store.unavailable(error)
+        if refused is None:
+            raise
+        raise refused from None
     response = json_response(
         {
             "access_token": access_token,

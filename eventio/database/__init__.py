@@ -1,0 +1,1 @@
+"""What the connected database holds, and the commands that check and attach it."""
