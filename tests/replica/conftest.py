@@ -22,7 +22,7 @@ import pytest
 
 BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # The standby cancels a query that holds up replay after this long (recovery conflicts).
-STANDBY_DELAY_MS = 300
+STANDBY_DELAY_MS = 1000
 DEADLINE = 30.0  # seconds for the clusters to start and the standby to catch up
 
 
