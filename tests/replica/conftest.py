@@ -20,7 +20,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def server_binaries() -> Path:
+    """`PG_BIN`, else the newest Debian-installed server's (`/usr/lib/postgresql/15/bin`)."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = server_binaries()
 # The standby cancels a query that holds up replay after this long (recovery conflicts).
 STANDBY_DELAY_MS = 1000
 DEADLINE = 30.0  # seconds for the clusters to start and the standby to catch up
