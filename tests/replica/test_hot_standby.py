@@ -209,7 +209,7 @@ def test_oauth_tokens_are_issued_on_the_primary_and_read_on_the_standby(
 class Conflicts:
     """The first `times` reads of the API's data (not the token lookup) on the standby
     are made slow while they hold a lock on `events`, and while one runs the primary
-    takes that lock over and over: replay cancels it (SQLSTATE 40001) after
+    takes that lock once: replay cancels it (SQLSTATE 40001) after
     max_standby_streaming_delay. The other reads run without the primary locking."""
 
     SLOW = "SELECT pg_sleep(5), (SELECT count(*) FROM events)"
@@ -220,7 +220,7 @@ class Conflicts:
         self.left = times
         self.cancelled: list[BaseException] = []
         self._stop = threading.Event()
-        self._slow_running = threading.Event()
+        self._slowed = 0  # slowed reads started so far
         self._locker = threading.Thread(target=self.lock_events_on_the_primary, daemon=True)
 
     def __enter__(self) -> Conflicts:
@@ -240,23 +240,27 @@ class Conflicts:
     ) -> tuple[str, Any]:
         if self.left and "personal_access_tokens" not in statement:
             self.left -= 1
-            self._slow_running.set()
+            self._slowed += 1
             return self.SLOW, None
         return statement, parameters
 
     def note(self, context: Any) -> None:
-        self._slow_running.clear()
         if is_recovery_conflict(context.sqlalchemy_exception):
             self.cancelled.append(context.original_exception)
 
     def lock_events_on_the_primary(self) -> None:
         with self.replication.connect(self.replication.primary_port) as primary:
+            locked_for = 0
             while not self._stop.is_set():
-                if not self._slow_running.wait(0.05):
+                if self._slowed == locked_for:
+                    time.sleep(0.05)
                     continue
+                locked_for = self._slowed
+                time.sleep(0.3)  # the slowed read has its lock on `events` by then
+                # Once per slowed read: lock records queued behind it would be replayed
+                # past their deadline and cancel the retry's read at once.
                 with primary.transaction():
                     primary.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-                time.sleep(0.1)
 
 
 def test_a_read_cancelled_by_recovery_conflict_is_retried_once(
