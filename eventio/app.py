@@ -27,6 +27,7 @@ from eventio import (
     ratelimit,
     raw_paths,
     reads,
+    replica,
 )
 from eventio.cache import make_cache
 from eventio.config import database_url, engine_options, from_environment
@@ -113,6 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     mysql_session.init_app(app)
     prepared.init_app(app)
     reads.init_app(app)
+    replica.init_app(app)
     database_state.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     app.extensions["eventio.cache"] = make_cache(app.config["REDIS_URL"])

@@ -82,6 +82,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAX_PER_PAGE": _int("MAX_PER_PAGE", 1000),
         "WRITE_DATABASE_URL": os.environ.get("WRITE_DATABASE_URL") or None,
         "OAUTH_DATABASE_URL": os.environ.get("OAUTH_DATABASE_URL") or None,
+        "REPLICA_MAX_LAG_SECONDS": float(os.environ.get("REPLICA_MAX_LAG_SECONDS") or 30),
         "DB_POOL_SIZE": _int("DB_POOL_SIZE", 5),
         "DB_MAX_OVERFLOW": _int("DB_MAX_OVERFLOW", 5),
         "DB_POOL_TIMEOUT": _int("DB_POOL_TIMEOUT", 2),

@@ -16,7 +16,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from eventio import mysql_session
+from eventio import mysql_session, replica
 from eventio.extensions import db
 from eventio.querybuilder import InvalidQuery
 from eventio.responses import json_response
@@ -172,6 +172,9 @@ def handle_database_unavailable(error: SQLAlchemyError) -> Response:
     if is_statement_timeout(error):
         log.warning("statement timeout on %s %s", request.method, request.path)
         message = "The request took longer than the database allows and was stopped."
+    elif replica.is_recovery_conflict(error):
+        log.warning("recovery conflict not retried on %s %s", request.method, request.path)
+        message = "The read replica cancelled this read to apply new changes; try again."
     else:
         log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
         message = "The database is unavailable; try again shortly."

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from eventio.database.inspection import Inspection, inspect_database
 from eventio.database.state import SchemaState
 from eventio.extensions import db
+from eventio.replica import lag_seconds
 from eventio.responses import json_response
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ OK = ("ok", "not configured")
 # What an existing (Laravel-made) database may lack and still be served: not migrated by
 # the API, and whatever state its optional parts are in (named, never failing).
 PASSING = {"migrations": ("not managed",)}
-INFORMATIVE = frozenset({"oauth", "indexes"})
+# `replica_lag_seconds` is a figure; the `replica` check is what passes or fails.
+INFORMATIVE = frozenset({"oauth", "indexes", "replica_lag_seconds"})
 NOT_CHECKED = {
     "migrations": "not checked",
     "schema": "not checked",
@@ -59,7 +61,9 @@ class Readiness:
         schema: SchemaState | None = None,
         oauth_elsewhere: bool = False,
         write_elsewhere: bool = False,
+        max_replica_lag: float = 30.0,
     ) -> None:
+        self.max_replica_lag = max_replica_lag
         self.schema = schema
         self.oauth_elsewhere = oauth_elsewhere
         self.write_elsewhere = write_elsewhere
@@ -103,11 +107,24 @@ class Readiness:
                 migrations = (
                     self.migration_state(connection) if inspection.managed else "not managed"
                 )
+                lag = lag_seconds(connection)
         except Exception as error:
             return {"database": self.failed("database", "unreachable", error), **NOT_CHECKED}
         if self.schema is not None:
             self.schema.set(inspection)
-        return {"database": "ok", "migrations": migrations, **self.schema_states(inspection)}
+        checks = {"database": "ok", "migrations": migrations, **self.schema_states(inspection)}
+        return checks if lag is None else {**checks, **self.replica_states(lag)}
+
+    def replica_states(self, lag: float) -> Checks:
+        """A standby behind by more than REPLICA_MAX_LAG_SECONDS is not ready: it would
+        serve old rows, and leaving the load balancer's pool lets it catch up."""
+        figure = f"{lag:.1f}"
+        if lag <= self.max_replica_lag:
+            state = "ok"
+        else:
+            detail = f"{figure} s behind the primary (at most {self.max_replica_lag:g} s)"
+            state = self.failed("replica", "lagging", detail)
+        return {"replica": state, "replica_lag_seconds": figure}
 
     def schema_states(self, inspection: Inspection) -> Checks:
         """What an existing database lacks: required parts fail, optional ones are named."""
@@ -195,8 +212,9 @@ def live() -> Response:
 @bp.get("/ready")
 def ready() -> Response:
     """Check the database, its migrations (on a database the API migrates), the tables and
-    columns it needs, and Redis; a 503 names what is failing. Missing optional parts (the
-    API's OAuth table, recommended indexes) are named without failing."""
+    columns it needs, a standby's replay lag, and Redis; a 503 names what is failing.
+    Missing optional parts (the API's OAuth table, recommended indexes) are named without
+    failing."""
     readiness: Readiness = current_app.extensions["eventio.health"]
     checks = readiness.run(db.engine)
     if all(passes(name, state) for name, state in checks.items()):
@@ -220,5 +238,6 @@ def init_app(app: Flask) -> None:
         app.extensions.get("eventio.schema"),
         oauth_elsewhere=bool(app.config.get("OAUTH_DATABASE_URL")),
         write_elsewhere=bool(app.config.get("WRITE_DATABASE_URL")),
+        max_replica_lag=float(app.config["REPLICA_MAX_LAG_SECONDS"]),
     )
     app.register_blueprint(bp)

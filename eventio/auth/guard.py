@@ -32,6 +32,7 @@ from eventio.errors import ApiError
 from eventio.extensions import db
 from eventio.models import PersonalAccessToken, User
 from eventio.reads import discard, reads
+from eventio.replica import is_recovery_conflict
 
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -78,13 +79,15 @@ def execute(statement: Select[Any], params: dict[str, Any]) -> list[Any]:
     """The request's first statement, on the connection it reads on (eventio.reads).
 
     A connection the database dropped since the last request (it restarted) is replaced
-    once, so no ping is needed before each request."""
+    once, so no ping is needed before each request; so is a read a standby cancelled."""
     try:
         return list(reads().execute(statement, params))
     except DBAPIError as error:
-        if not error.connection_invalidated:
+        # A standby's recovery conflict cancelled only the statement: run it once more.
+        if not error.connection_invalidated and not is_recovery_conflict(error):
             raise
-        discard()
+        if error.connection_invalidated:
+            discard()
         return list(reads().execute(statement, params))
 
 
