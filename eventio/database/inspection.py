@@ -304,6 +304,11 @@ def read_only_reason(connection: Connection, tables: Iterable[str]) -> str | Non
     return None
 
 
+# The server's answers that mean "this connection may not write": no privilege on the
+# table or the schema (1142, 1044, 1227), `read_only` (1290), a read-only transaction (1792).
+MYSQL_REFUSALS = frozenset({1044, 1142, 1227, 1290, 1792})
+
+
 def mysql_update_refused(connection: Connection) -> str | None:
     """Grants are many-layered (global, schema patterns, roles): ask the server instead,
     with an update that matches no row, rolled back."""
@@ -315,7 +320,10 @@ def mysql_update_refused(connection: Connection) -> str | None:
     except _RollBack:
         return None
     except DBAPIError as error:
-        return f"an update is refused ({getattr(error.orig, 'args', ('',))[0]})"
+        code = getattr(error.orig, "args", (None,))[0]
+        if code not in MYSQL_REFUSALS:
+            raise  # a lock wait or the statement limit says nothing about the grants
+        return f"an update is refused ({code})"
 
 
 class _RollBack(Exception):

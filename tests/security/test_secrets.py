@@ -751,6 +751,9 @@ def run(app: Flask) -> Run:
 
     def invoke(*args: object) -> Result:
         result = runner.invoke(args=[str(arg) for arg in args])
+        # Each command is a process of its own: its session (and, on MySQL, its REPEATABLE
+        # READ snapshot) ends with it, not with the test's app context.
+        db.session.remove()
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         assert result.exit_code == 0, result.output
