@@ -202,12 +202,7 @@ def against_floor(
         machine=machine(settings),
         data=data_size(settings),
         settings={
-            "threads": settings.load.threads,
-            "connections": settings.load.connections,
-            "seconds": settings.load.seconds,
-            "warmup": settings.warmup,
-            "slices": settings.slices,
-            "slice_seconds": settings.slice_seconds,
+            **settings.run_settings(),
             "floor_prepare": (
                 "statements never prepared (`FLOOR_PREPARE=0`)"
                 if os.environ.get("FLOOR_PREPARE") == "0"

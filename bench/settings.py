@@ -99,6 +99,17 @@ class Settings:
         """wrk takes whole seconds: each slice is the run's length over the slices, rounded."""
         return max(1, round(self.load.seconds / self.slices))
 
+    def run_settings(self) -> dict[str, object]:
+        """The load a run was measured under, as its report states it."""
+        return {
+            "threads": self.load.threads,
+            "connections": self.load.connections,
+            "seconds": self.load.seconds,
+            "warmup": self.warmup,
+            "slices": self.slices,
+            "slice_seconds": self.slice_seconds,
+        }
+
     def server_env(self) -> dict[str, str]:
         """What both servers (and the in-process app) run with."""
         return {
