@@ -62,12 +62,13 @@ def parse(path: str, text: str) -> tuple[list[Snippet], list[Problem]]:
     problems: list[Problem] = []
     lines = text.splitlines()
     marker: tuple[int, str] | None = None  # (line, body) of a marker awaiting its fence
+    dangling = "a snippet marker must be followed by a fence"
     number = 0
     while number < len(lines):
         line = lines[number]
         number += 1
         if marker is not None and not FENCE.match(line):
-            problems.append(Problem(path, marker[0], "a snippet marker must be followed by a fence"))
+            problems.append(Problem(path, marker[0], dangling))
             marker = None
         found = MARKER.match(line)
         if found:
@@ -87,7 +88,7 @@ def parse(path: str, text: str) -> tuple[list[Snippet], list[Problem]]:
         if problem is not None:
             problems.append(problem)
     if marker is not None:
-        problems.append(Problem(path, marker[0], "a snippet marker must be followed by a fence"))
+        problems.append(Problem(path, marker[0], dangling))
     return snippets, problems
 
 

@@ -20,6 +20,7 @@ from tests.support.demo_server import DemoServer, demo_server
 SNIPPETS, PROBLEMS = collect(documents())
 TIMEOUT_SECONDS = {"shell": 60, "python": 120}
 TAIL_LINES = 40
+TAIL_CHARACTERS = 3000  # a JSON answer is one long line
 # Run before a shell snippet: an HTTP error (>= 400) fails curl (exit 22), named on stderr
 # even under `-s`, and so the snippet.
 FAILING_CURL = 'curl() { command curl --fail-with-body --show-error "$@"; }\n'
@@ -100,11 +101,12 @@ def report(snippet: Snippet, code: str, what: str, stdout: object, stderr: objec
     return "\n".join(
         [
             f"{snippet.id}: the {snippet.language} snippet {what} against the demo server.",
+            "In shell, curl runs with --fail-with-body: an HTTP status >= 400 fails it.",
             "Fix the example (or mark it, see docs/testing.md). As run:",
             indented(code),
-            f"stdout (last {TAIL_LINES} lines):",
+            "stdout (its end):",
             indented(tail(stdout)),
-            f"stderr (last {TAIL_LINES} lines):",
+            "stderr (its end):",
             indented(tail(stderr)),
         ]
     )
@@ -113,8 +115,10 @@ def report(snippet: Snippet, code: str, what: str, stdout: object, stderr: objec
 def tail(output: object) -> str:
     if isinstance(output, bytes):
         output = output.decode(errors="replace")
-    lines = str(output or "").splitlines()[-TAIL_LINES:]
-    return "\n".join(lines) if lines else "(nothing)"
+    text = "\n".join(str(output or "").splitlines()[-TAIL_LINES:])
+    if len(text) > TAIL_CHARACTERS:
+        text = "…" + text[-TAIL_CHARACTERS:]
+    return text or "(nothing)"
 
 
 def indented(text: str) -> str:

@@ -102,9 +102,10 @@ class DemoServer:
 
 
 @contextmanager
-def demo_server(directory: Path) -> Iterator[DemoServer]:
-    """Migrate a fresh SQLite file in `directory`, load the demo world (`flask demo`),
-    issue the demo token and serve."""
+def demo_server(directory: Path, bookings: int = 6000) -> Iterator[DemoServer]:
+    """Migrate a fresh SQLite file in `directory`, load the demo world (`flask demo`, with
+    its default 6000 bookings unless told), issue the demo token and serve."""
+    directory.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{directory / 'demo.db'}"
     app = create_app(
         {
@@ -117,7 +118,7 @@ def demo_server(directory: Path) -> Iterator[DemoServer]:
     )
     with app.app_context():
         upgrade()
-        result = app.test_cli_runner().invoke(args=["demo"])
+        result = app.test_cli_runner().invoke(args=["demo", "--bookings", str(bookings)])
         if result.exit_code != 0:
             raise RuntimeError(f"flask demo failed: {result.output}") from result.exception
         user_id = db.session.execute(select(User.id).where(User.email == DEMO_EMAIL)).scalar_one()
