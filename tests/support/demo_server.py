@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
@@ -57,9 +58,10 @@ class DemoServer:
 
     def oauth_client(self, name: str = "snippets") -> tuple[str, str]:
         """A new OAuth client of the demo user with every ability: (client_id, secret)."""
-        with self.app.app_context():
-            made = create_client(db.session, self.user_id, name, ["*"], utcnow())
-            db.session.remove()
+        # A plain session on the demo world's engine: on a Laravel-made suite database,
+        # tests/support/oauth_store.py sends db.session's clients to another store.
+        with self.app.app_context(), Session(db.engine) as session:
+            made = create_client(session, self.user_id, name, ["*"], utcnow())
         return made.client_id, made.secret
 
     def localised(self, text: str) -> str:
