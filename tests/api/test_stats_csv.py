@@ -36,7 +36,7 @@ def sold(api: Caller) -> dict[str, int]:
     ids = {
         "adult": TicketFactory(event_id=event, title="Adult", participant_type="adult", seq=1).id,
         "child": TicketFactory(event_id=event, title="Child", participant_type="child", seq=2).id,
-        "unsold": TicketFactory(event_id=event, title="Day pass", participant_type=None, seq=3).id,
+        "unsold": TicketFactory(event_id=event, title="Day pass", participant_type="day", seq=3).id,
     }
     for status, ticket, qty in (
         ("confirmed", "adult", 3),
@@ -70,7 +70,7 @@ def test_stats_csv_has_a_header_a_row_per_ticket_and_a_total_row(
         HEADER,
         [str(sold["adult"]), "adult", "Adult", "3", "2", "5", generated],
         [str(sold["child"]), "child", "Child", "1", "0", "1", generated],
-        [str(sold["unsold"]), "", "Day pass", "0", "0", "0", generated],
+        [str(sold["unsold"]), "day", "Day pass", "0", "0", "0", generated],
         ["", "", "Total", "4", "2", "6", generated],
     ]
     # The report's totals are cells of the Total row, as docs/stats.md says.
