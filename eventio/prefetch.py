@@ -70,8 +70,9 @@ def take(key: str) -> Any:
     return fetched().pop(key, MISSING)
 
 
-def answered_if_prefetched(mimetype: str) -> Callable[[View], View]:
-    """Answer with the value fetched for the view's key, as it is, when there was one."""
+def answered_if_prefetched(respond: Callable[[bytes], Response]) -> Callable[[View], View]:
+    """Answer with `respond(value)` for the value fetched for the view's key, when there
+    was one (`respond` sets the media type and headers the view would)."""
 
     def decorator(view: View) -> View:
         @wraps(view)
@@ -80,7 +81,7 @@ def answered_if_prefetched(mimetype: str) -> Callable[[View], View]:
             if not found:
                 return view(*args, **kwargs)
             g.cache_status = "hit"
-            return Response(take(found[0]), mimetype=mimetype)
+            return respond(take(found[0]))
 
         return wrapper  # type: ignore[return-value]
 

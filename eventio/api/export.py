@@ -40,8 +40,8 @@ from marshmallow import fields
 from sqlalchemy import Connection, CursorResult, Select
 from sqlalchemy.engine import Row
 
+from eventio.api import formats
 from eventio.api.flags import flag
-from eventio.errors import ApiError
 from eventio.extensions import db
 from eventio.querybuilder import QuerySpec
 from eventio.querybuilder.builder import BuiltQuery
@@ -52,7 +52,8 @@ from eventio.schemas.fields import Money
 
 log = logging.getLogger(__name__)
 
-MEDIA_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
+# The streamed formats (the OpenAPI document lists them as a list's other answers).
+MEDIA_TYPES = {name: formats.MEDIA_TYPES[name] for name in ("csv", "ndjson")}
 CHUNK_ROWS = 2000
 # OWASP's CSV injection list: what a spreadsheet reads as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -149,21 +150,10 @@ def request_path() -> str:
 
 
 def requested_format() -> str | None:
-    """`format=csv|ndjson`, or an Accept header that prefers one of them to JSON."""
-    chosen = request.args.get("format")
-    if chosen is not None:
-        if chosen not in MEDIA_TYPES and chosen != "json":
-            raise ApiError.invalid(
-                "format", f"The format `{chosen[:20]}` is not one of `json, csv, ndjson`."
-            )
-        return None if chosen == "json" else chosen
-    best = request.accept_mimetypes.best_match(
-        ["application/json", "text/csv", "application/x-ndjson"], default="application/json"
-    )
-    for name, media_type in MEDIA_TYPES.items():
-        if best == media_type:
-            return name
-    return None
+    """`format=csv|ndjson`, or an Accept header that prefers one of them to JSON (None:
+    the paginated JSON list); see `eventio.api.formats`."""
+    chosen = formats.negotiate(formats.LIST_FORMATS)
+    return None if chosen == "json" else chosen
 
 
 def stream(

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio import public_url
-from eventio.api import export
+from eventio.api import export, formats
 from eventio.api.one_row import OneRowPlans
 from eventio.auth.guard import caller, event_access, require_areas
 from eventio.errors import ApiError
@@ -260,6 +260,7 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            formats.negotiate(formats.JSON_ONLY)  # one row has no CSV: a 406, not JSON
             kept = [(k, v) for k, v in query_pairs() if k == "include" or k.startswith("fields")]
             plan, values = plans.plan(args, kwargs, kept, event_access())
             authorize_includes(spec, plan.built)

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from webargs.flaskparser import use_args
 
+from eventio.api import formats
 from eventio.api.blueprint import bp
 from eventio.auth.guard import caller
 from eventio.auth.permissions import active_assignment
@@ -23,6 +24,7 @@ EVENT_ID = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
 @use_args({"eventId": EVENT_ID}, location="query")
 def current_user(args: dict[str, Any]) -> Response:
     """Show the authenticated user, and their role at `eventId` when asked."""
+    formats.negotiate(formats.JSON_ONLY)
     me = caller()
     body: dict[str, Any] = {
         "data": {"id": me.user_id, "name": me.user_name, "email": me.user_email}

@@ -24,9 +24,11 @@ class StatsFilters:
     ticket: str | None = None
     participant_type: str | None = None
 
-    def cache_key(self, event_id: int) -> str:
+    def cache_key(self, event_id: int, representation: str = "json") -> str:
+        """Per event, filter set and representation (a JSON body, a CSV one)."""
         parts = (self.ticket_id, self.ticket, self.participant_type)
-        return "eventio:stats:v1:" + str(event_id) + ":" + repr(parts)
+        key = "eventio:stats:v1:" + str(event_id) + ":" + repr(parts)
+        return key if representation == "json" else key + ":" + representation
 
 
 def sold(status: str) -> Any:

@@ -22,6 +22,8 @@ from tests.factories import (
 )
 
 API = "/api/v2"
+# The statuses whose body says, under `errors`, which parameter to change.
+WITH_ERRORS = (406, 422)
 
 Query = Mapping[str, Any] | Sequence[tuple[str, Any]] | str | None
 
@@ -94,13 +96,14 @@ def booking(api: Caller) -> int:
 
 
 def assert_error(response: TestResponse, status: int) -> dict[str, Any]:
-    """The contract's error body: a message, and an `errors` object exactly on a 422."""
+    """The contract's error body: a message, and an `errors` object exactly on a 422 and on
+    a 406 (keyed `format`, naming the formats the route serves)."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/json"
     body = response.get_json()
     assert isinstance(body, dict), body
     assert isinstance(body.get("message"), str) and body["message"], body
-    if status == 422:
+    if status in WITH_ERRORS:
         errors = body.get("errors")
         assert isinstance(errors, dict) and errors, body
         for key, messages in errors.items():

@@ -267,7 +267,7 @@ Expected = int | str
 
 
 def answers_as(response: TestResponse, expected: Expected) -> bool:
-    """A status (401 and 404 in the contract's body), or, as a string, a 403 naming it."""
+    """A status (401, 404 and 406 in the contract's body), or, as a string, a 403 naming it."""
     if isinstance(expected, str):
         if response.status_code != 403:
             return False
@@ -277,6 +277,13 @@ def answers_as(response: TestResponse, expected: Expected) -> bool:
         return False
     if expected == 401:
         return bool(response.get_json() == UNAUTHENTICATED)
+    if expected == 406:  # a format the route does not serve: `errors.format` names those it does
+        body = response.get_json()
+        return (
+            isinstance(body, dict)
+            and set(body) == {"message", "errors"}
+            and "format" in body["errors"]
+        )
     if expected >= 400:
         body = response.get_json()
         return isinstance(body, dict) and set(body) == {"message"} and bool(body["message"])

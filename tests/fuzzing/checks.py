@@ -91,7 +91,8 @@ def send(
 
 
 def contract_error_problem(outcome: Outcome) -> str | None:
-    """What is wrong with a 4xx body (None: nothing): `{message}`, `errors` exactly on a 422."""
+    """What is wrong with a 4xx body (None: nothing): `{message}`, `errors` exactly on a 422
+    and a 406."""
     if outcome.mimetype != "application/json":
         return f"a {outcome.status} answered as {outcome.mimetype!r}, not JSON"
     try:
@@ -104,16 +105,19 @@ def contract_error_problem(outcome: Outcome) -> str | None:
         or not body["message"]
     ):
         return f"a {outcome.status} without a message: {outcome.body[:200]!r}"
-    if outcome.status != 422:
+    if outcome.status not in (406, 422):
         return None if "errors" not in body else f"a {outcome.status} with `errors`"
     errors = body.get("errors")
+    status = outcome.status
     if not isinstance(errors, dict) or not errors:
-        return "a 422 without an `errors` object"
+        return f"a {status} without an `errors` object"
+    if status == 406 and list(errors) != ["format"]:
+        return f"a 406 whose errors are not keyed `format`: {list(errors)}"
     for key, messages in errors.items():
         if not isinstance(messages, list) or not messages:
-            return f"a 422 whose errors[{key!r}] is not a list of messages"
+            return f"a {status} whose errors[{key!r}] is not a list of messages"
         if not all(isinstance(m, str) for m in messages):
-            return f"a 422 whose errors[{key!r}] holds something other than text"
+            return f"a {status} whose errors[{key!r}] holds something other than text"
     return None
 
 
