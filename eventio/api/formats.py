@@ -2,12 +2,11 @@
 
 Every `/api/v2` route answers JSON; lists also stream CSV and NDJSON, and the stats
 report also comes as CSV. `format=` takes its first value (as webargs reads a
-parameter). A value that names no format of the API (`xml`, `CSV`) is a 422 like any
-closed-set parameter's; a format the API has but this route does not serve
-(`format=csv` on one booking), or an `Accept` header that admits none of the route's
-media types, is a 406. Both name the formats the route serves. No `Accept`, `*/*` and a
-browser's `text/html,…,*/*;q=0.8` get JSON. Every answer of the blueprint says
-`Vary: Accept`, since any of them may depend on it.
+parameter). A format this route cannot serve, whether the API has it elsewhere
+(`format=csv` on one booking) or not at all (`xml`, `CSV`), and an `Accept` header that
+admits none of the route's media types, are a 406 naming the formats the route serves.
+No `Accept`, `*/*` and a browser's `text/html,…,*/*;q=0.8` get JSON. Every answer of
+the blueprint says `Vary: Accept`, since any of them may depend on it.
 """
 
 from __future__ import annotations
@@ -33,11 +32,8 @@ def negotiate(served: tuple[str, ...]) -> str:
         name = chosen[0]
         if name in served:
             return name
-        if name in MEDIA_TYPES:
-            raise not_acceptable(f"This endpoint cannot answer in `{name}`", served)
-        raise ApiError.invalid(
-            "format", f"The format `{name[:20]}` is not one of `{', '.join(served)}`."
-        )
+        shown = name if len(name) <= 20 else name[:20] + "…"
+        raise not_acceptable(f"This endpoint cannot answer in `{shown}`", served)
     accept = request.environ.get("HTTP_ACCEPT")
     if not accept or accept in PLAIN_ACCEPT:
         return "json"

@@ -202,8 +202,8 @@ def test_export_of_an_empty_list_is_an_empty_body(api: Caller) -> None:
 
 
 @pytest.mark.parametrize("chosen", ["xml", "CSV", "", "csv,ndjson"])
-def test_unknown_format_is_a_422_keyed_format(api: Caller, chosen: str) -> None:
-    body = assert_error(api.get(bookings_path(api), {"format": chosen}), 422)
+def test_unknown_format_is_a_406_keyed_format(api: Caller, chosen: str) -> None:
+    body = assert_error(api.get(bookings_path(api), {"format": chosen}), 406)
     assert list(body["errors"]) == ["format"]
 
 
