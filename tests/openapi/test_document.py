@@ -244,7 +244,8 @@ def test_a_closed_set_filter_is_offered_as_its_choices() -> None:
     exact = AllowedFilter.exact("status")
     closed = ClosedFilter(exact.name, exact.internal_name, exact.strategy, exact.description)
     parameter = filter_parameter(replace(closed, choices=statuses), resources.bookings)
-    assert parameter["schema"] == {"type": "array", "items": {"type": "string", "enum": [*statuses]}}
+    items = {"type": "string", "enum": [*statuses]}
+    assert parameter["schema"] == {"type": "array", "items": items}
     assert (parameter["style"], parameter["explode"]) == ("form", False)  # `confirmed,provisional`
     assert "`waiting_list`" in parameter["description"]
     assert filter_parameter(closed, resources.bookings)["schema"]["type"] == "string"
