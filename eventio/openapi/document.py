@@ -45,6 +45,10 @@ FLAGS: dict[str, dict[str, str]] = {
         "include_cancelled": "Also list cancelled bookings (for incremental pulls)."
     },
 }
+BEARER_DESCRIPTION = """A personal access token (`flask --app eventio tokens issue`, or the \
+demo token `make run` prints), or one issued to an API client.
+
+Paste **the token alone**, as in `1|AbCdEf...`: Swagger UI adds the `Bearer ` prefix itself."""
 FLAG_NOTE = " Present means on (`?{name}`), unless its value is `0`, `false`, `off` or `no`."
 
 DESCRIPTION = """Read-only access to events, tickets, bookings, groups, customers, roles and \
@@ -105,7 +109,10 @@ def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
         parameters += query_parameters(
             spec, view.listing, view.areas, config["DEFAULT_PER_PAGE"], config["MAX_PER_PAGE"]
         )
-        ok = paginated_response(spec) if view.listing == "paginated" else single_response(spec)
+        if view.listing == "paginated":
+            ok = paginated_response(spec, view.path, config["DEFAULT_PER_PAGE"])
+        else:
+            ok = single_response(spec)
     elif view.endpoint in RESPONSE_SCHEMAS:
         ok = schema_response(RESPONSE_SCHEMAS[view.endpoint])
     else:
@@ -115,8 +122,10 @@ def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
     parameters += flag_parameters(view)
     return {
         "operationId": view.name,
-        "summary": view.summary,
-        "description": access_text(view),
+        # Swagger UI shows a summary as plain text (backticks and all), a description as
+        # Markdown: the docstring goes in both, its code marks only in the description.
+        "summary": view.summary.replace("`", ""),
+        "description": f"{view.summary}\n\n{access_text(view)}",
         "tags": [tag_name(view)],
         "parameters": parameters,
         "responses": {"200": ok, **error_responses(view)},
@@ -130,7 +139,7 @@ def security_schemes(spec: APISpec, app: Flask) -> list[dict[str, list[str]]]:
         {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal access token, or one issued to an API client.",
+            "description": BEARER_DESCRIPTION,
         },
     )
     security: list[dict[str, list[str]]] = [{BEARER: []}]
