@@ -59,6 +59,9 @@ Every request carries a bearer token (`Authorization: Bearer <token>`). A token'
 `/event/{eventId}` the user's role at that event must also grant `read` on the area; each \
 operation says which it needs.
 
+To try requests on this page, press **Authorize**, paste the token alone (`1|AbCdEf...`, \
+without `Bearer `), then open an operation and press **Try it out**.
+
 Lists take `filter[name]`, `sort`, `include`, `page` and `per_page`, as \
 spatie/laravel-query-builder does, and answer in Laravel's paginator envelope. Anything an \
 endpoint does not allow is a 422 that names what is allowed."""

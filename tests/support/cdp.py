@@ -8,6 +8,7 @@ poll a condition inside the page with a deadline, never a fixed sleep.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
@@ -80,7 +81,7 @@ class Page:
                 raise TimeoutError(f"no answer from Chromium to {waiting_for}")
             chunk = os.read(self.from_chrome, 1 << 16)
             if not chunk:
-                raise CdpError(f"Chromium exited (code {self.process.poll()})")
+                raise CdpError(f"Chromium closed its pipe (exit code {self.process.poll()})")
             self.buffer += chunk
         message, self.buffer = self.buffer.split(b"\0", 1)
         return json.loads(message)  # type: ignore[no-any-return]
@@ -116,10 +117,14 @@ class Page:
         )
 
     def type(self, selector: str, text: str, timeout: float = 10) -> None:
-        """Focus the field and type into it as a keyboard would (React sees `input` events)."""
+        """Replace the field's text by typing, as a keyboard does, then leave the field.
+
+        React sees `input` events; leaving (blur) flushes a debounced input at once.
+        """
         self.wait_for_selector(selector, timeout)
-        self.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).select()")
         self.send("Input.insertText", text=text)
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).blur()")
 
     def choose(self, selector: str, values: list[str], timeout: float = 10) -> None:
         """Select these options of a `<select>` (only these), as a user's pick does."""
@@ -146,29 +151,32 @@ def chromium_page(
     """A blank tab of a fresh headless Chromium; the browser is ended on leaving."""
     to_read, to_chrome = os.pipe()
     from_chrome, from_write = os.pipe()
+    # Chromium's ends, moved to 10 and up so that neither is at 3 or 4 before bash moves
+    # them there (`3<&10 4>&11`); then bash execs Chromium. Popen's `pass_fds` keeps them
+    # open in the child; a `preexec_fn` would do the same but is unsafe beside threads.
+    read_end, write_end = (
+        fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_read, from_write)
+    )
+    os.close(to_read)
+    os.close(from_write)
     command = [
+        "/bin/bash",
+        "-c",
+        f'exec "$0" "$@" 3<&{read_end} 4>&{write_end} {read_end}<&- {write_end}>&-',
         str(chromium),
         *FLAGS,
         f"--user-data-dir={profile}",
         f"--window-size={width},{height}",
     ]
-
-    def pipes_at_3_and_4() -> None:  # Runs in the child, before exec.
-        # Copies above 4 first, so that neither pipe end is overwritten by the other's move.
-        read_copy, write_copy = os.dup(to_read), os.dup(from_write)
-        os.dup2(read_copy, 3)
-        os.dup2(write_copy, 4)
-
     process = subprocess.Popen(
         command,
-        close_fds=False,  # Python's own descriptors are close-on-exec (PEP 446) anyway.
-        preexec_fn=pipes_at_3_and_4,
+        pass_fds=(read_end, write_end),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=None if os.environ.get("CDP_DEBUG") else subprocess.DEVNULL,
     )
-    os.close(to_read)
-    os.close(from_write)
+    os.close(read_end)
+    os.close(write_end)
     page = Page(process, to_chrome, from_chrome)
     try:
         target = page.send("Target.createTarget", url="about:blank")
