@@ -49,6 +49,16 @@ BEARER_DESCRIPTION = """A personal access token (`flask --app eventio tokens iss
 demo token `make run` prints), or one issued to an API client.
 
 Paste **the token alone**, as in `1|AbCdEf...`: Swagger UI adds the `Bearer ` prefix itself."""
+# What a view's webargs arguments mean (its schema gives only their types); tests/openapi
+# checks that every parameter of the document has a description.
+ARGUMENT_NOTES: dict[str, dict[str, str]] = {
+    "api.event_stats": {
+        "ticketId": "Only the row of this ticket type (its id).",
+        "ticket": "Only ticket types whose title contains this text, ignoring case.",
+        "participant_type": "Only ticket types of this participant type (exact), e.g. `adult`.",
+    },
+    "api.current_user": {"eventId": "Also answer the user's role at this event (`event_role`)."},
+}
 FLAG_NOTE = " Present means on (`?{name}`), unless its value is `0`, `false`, `off` or `no`."
 
 DESCRIPTION = """Read-only access to events, tickets, bookings, groups, customers, roles and \
@@ -120,8 +130,12 @@ def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
         ok = schema_response(RESPONSE_SCHEMAS[view.endpoint])
     else:
         raise LookupError(f"{view.endpoint}: no listing and no schema in RESPONSE_SCHEMAS")
+    notes = ARGUMENT_NOTES.get(view.endpoint, {})
     for schema, location in view.argument_maps:
-        parameters += converter.schema2parameters(schema, location=location)
+        for parameter in converter.schema2parameters(schema, location=location):
+            if parameter["name"] in notes:
+                parameter["description"] = notes[parameter["name"]]
+            parameters.append(parameter)
     parameters += flag_parameters(view)
     return {
         "operationId": view.name,

@@ -135,3 +135,13 @@ def test_a_token_sent_after_bearer_twice_is_told_so(client: FlaskClient) -> None
         refused = client.get("/api/v2/user", headers=headers)
         assert refused.status_code == 401
         assert refused.get_json() == {"message": "Unauthenticated."}, headers
+
+
+def test_every_parameter_says_what_it_does(document: dict[str, Any]) -> None:
+    """A name and a type are not enough to use a parameter without reading the code."""
+    for path, item in document["paths"].items():
+        for parameter in item["get"]["parameters"]:
+            assert parameter.get("description"), (path, parameter["name"])
+    stats = document["paths"]["/api/v2/event/{eventId}/stats"]["get"]["parameters"]
+    described = {p["name"]: p["description"] for p in stats}
+    assert "title contains" in described["ticket"]
