@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.conftest import ALL_AREAS
 from tests.factories import BookingFactory, EventFactory, UserFactory, grant, issue_token
 from tests.openapi.conftest import OPENAPI_URL
-from tests.support.cdp import Page, chromium_page
+from tests.support.cdp import chromium_page
 from tests.support.live_server import live_server
 
 DOCS_URL = "/api/v2/docs"
@@ -135,11 +135,6 @@ RAW_BACKTICKS = """[...(function* () {
 })()]"""
 
 
-def text_of(page: Page, selector: str) -> str:
-    page.wait_for(f"document.querySelector({selector!r})?.innerText.trim()")
-    return str(page.evaluate(f"document.querySelector({selector!r}).innerText"))
-
-
 def row(name: str) -> str:
     return f"{OPERATION} tr[data-param-name='{name}']"
 
@@ -163,7 +158,7 @@ def test_a_newcomer_authorizes_and_runs_a_filtered_list_in_the_page(
         assert page.evaluate(RAW_BACKTICKS) == []  # summaries, tags, the intro
 
         page.click(".auth-wrapper .btn.authorize")
-        assert "the token alone" in text_of(page, ".modal-ux .auth-container")
+        assert "the token alone" in page.text(".modal-ux .auth-container")
         page.type("#auth-bearer-value", token)
         page.click(".modal-ux button[aria-label='Apply credentials']")
         page.wait_for(
@@ -175,14 +170,12 @@ def test_a_newcomer_authorizes_and_runs_a_filtered_list_in_the_page(
 
         page.click(f"{OPERATION} .opblock-summary-control")
         documented = f"{OPERATION} .responses-table tr.response[data-code='200'] .highlight-code"
-        example = text_of(page, documented)
+        example = page.text(documented)
         assert '"EVT-ABC123"' in example and '"string"' not in example
         page.click(f"{OPERATION} .try-out__btn")
         page.type(f"{row('eventId')} input", str(event.id))
-        assert not page.evaluate(
-            f'!!document.querySelector("{row("filter[reference]")} '
-            'button.json-schema-form-item-add")'
-        )  # no `string` item
+        assert page.exists(f"{row('filter[reference]')} input")  # a text box, empty
+        assert not page.exists(f"{OPERATION} button.json-schema-form-item-add")  # no `string`
         if status["schema"].get("type") == "array":  # a closed set: a choice
             assert "confirmed" in status["schema"]["items"]["enum"]
             page.choose(f"{row('filter[status]')} select", ["confirmed"])
@@ -191,10 +184,10 @@ def test_a_newcomer_authorizes_and_runs_a_filtered_list_in_the_page(
         page.choose(f"{row('sort')} select", ["id", "-created_at"])  # two: a comma list
         page.click(f"{OPERATION} .btn.execute")
 
-        url = text_of(page, f"{OPERATION} .request-url pre")
-        code = text_of(page, f"{OPERATION} .live-responses-table tbody .response-col_status")
-        body = text_of(page, f"{OPERATION} .live-responses-table tbody .highlight-code")
-        curl = text_of(page, f"{OPERATION} .curl-command .curl")
+        url = page.text(f"{OPERATION} .request-url pre")
+        code = page.text(f"{OPERATION} .live-responses-table tbody .response-col_status")
+        body = page.text(f"{OPERATION} .live-responses-table tbody .highlight-code")
+        curl = page.text(f"{OPERATION} .curl-command .curl")
         assert page.evaluate(RAW_BACKTICKS) == []  # the operation's descriptions too
     split = urlsplit(url)
     assert (split.scheme + "://" + split.netloc, split.path) == (

@@ -108,6 +108,15 @@ class Page:
     def wait_for_selector(self, selector: str, timeout: float = 10) -> None:
         self.wait_for(f"!!document.querySelector({json.dumps(selector)})", timeout)
 
+    def exists(self, selector: str) -> bool:
+        return bool(self.evaluate(f"!!document.querySelector({json.dumps(selector)})"))
+
+    def text(self, selector: str, timeout: float = 10) -> str:
+        """The element's shown text, once it has some."""
+        element = f"document.querySelector({json.dumps(selector)})"
+        self.wait_for(f"{element}?.innerText.trim()", timeout)
+        return str(self.evaluate(f"{element}.innerText"))
+
     def click(self, selector: str, timeout: float = 10) -> None:
         """Wait for the element, scroll it into view and click it."""
         self.wait_for_selector(selector, timeout)
