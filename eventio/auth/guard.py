@@ -51,6 +51,26 @@ def bearer_token() -> str | None:
     return token
 
 
+# `Authorization: Bearer Bearer 1|abc`: what pasting `Bearer 1|abc` into a client (Swagger
+# UI's Authorize dialog) that adds `Bearer ` itself sends.
+DOUBLED_BEARER = (
+    "Unauthenticated. The token starts with `Bearer `: send the token alone after `Bearer ` "
+    "(`Authorization: Bearer 1|abc...`); a client that adds `Bearer ` itself, such as the "
+    "docs page's Authorize dialog, wants only the token."
+)
+
+
+def unauthenticated() -> ApiError:
+    """The 401 without a usable token; it says so when the token repeats `Bearer`.
+
+    Only a refused request reads the header again, so an accepted one pays nothing."""
+    error = ApiError.unauthenticated()
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip()[:7].lower() == "bearer ":
+        return ApiError(error.status, DOUBLED_BEARER, headers=error.headers)
+    return error
+
+
 EVENT_ID = bindparam("event_id")
 
 
@@ -95,7 +115,7 @@ def authenticate() -> None:
     """Before every API request: resolve the bearer token or answer 401."""
     plain = bearer_token()
     if plain is None:
-        raise ApiError.unauthenticated()
+        raise unauthenticated()
     found = lookup(plain)
     if found is None:
         raise ApiError.unauthenticated()

@@ -45,6 +45,20 @@ FLAGS: dict[str, dict[str, str]] = {
         "include_cancelled": "Also list cancelled bookings (for incremental pulls)."
     },
 }
+BEARER_DESCRIPTION = """A personal access token (`flask --app eventio tokens issue`, or the \
+demo token `make run` prints), or one issued to an API client.
+
+Paste **the token alone**, as in `1|AbCdEf...`: Swagger UI adds the `Bearer ` prefix itself."""
+# What a view's webargs arguments mean (its schema gives only their types); tests/openapi
+# checks that every parameter of the document has a description.
+ARGUMENT_NOTES: dict[str, dict[str, str]] = {
+    "api.event_stats": {
+        "ticketId": "Only the row of this ticket type (its id).",
+        "ticket": "Only ticket types whose title contains this text, ignoring case.",
+        "participant_type": "Only ticket types of this participant type (exact), e.g. `adult`.",
+    },
+    "api.current_user": {"eventId": "Also answer the user's role at this event (`event_role`)."},
+}
 FLAG_NOTE = " Present means on (`?{name}`), unless its value is `0`, `false`, `off` or `no`."
 
 DESCRIPTION = """Read-only access to events, tickets, bookings, groups, customers, roles and \
@@ -54,6 +68,9 @@ Every request carries a bearer token (`Authorization: Bearer <token>`). A token'
 (`*`, `event.read`, `bookings.read`, ...) limit what it may read, and under \
 `/event/{eventId}` the user's role at that event must also grant `read` on the area; each \
 operation says which it needs.
+
+To try requests on this page, press **Authorize**, paste the token alone (`1|AbCdEf...`, \
+without `Bearer `), then open an operation and press **Try it out**.
 
 Lists take `filter[name]`, `sort`, `include`, `page` and `per_page`, as \
 spatie/laravel-query-builder does, and answer in Laravel's paginator envelope. Anything an \
@@ -105,18 +122,27 @@ def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
         parameters += query_parameters(
             spec, view.listing, view.areas, config["DEFAULT_PER_PAGE"], config["MAX_PER_PAGE"]
         )
-        ok = paginated_response(spec) if view.listing == "paginated" else single_response(spec)
+        if view.listing == "paginated":
+            ok = paginated_response(spec, view.path, config["DEFAULT_PER_PAGE"])
+        else:
+            ok = single_response(spec)
     elif view.endpoint in RESPONSE_SCHEMAS:
         ok = schema_response(RESPONSE_SCHEMAS[view.endpoint])
     else:
         raise LookupError(f"{view.endpoint}: no listing and no schema in RESPONSE_SCHEMAS")
+    notes = ARGUMENT_NOTES.get(view.endpoint, {})
     for schema, location in view.argument_maps:
-        parameters += converter.schema2parameters(schema, location=location)
+        for parameter in converter.schema2parameters(schema, location=location):
+            if parameter["name"] in notes:
+                parameter["description"] = notes[parameter["name"]]
+            parameters.append(parameter)
     parameters += flag_parameters(view)
     return {
         "operationId": view.name,
-        "summary": view.summary,
-        "description": access_text(view),
+        # Swagger UI shows a summary as plain text (backticks and all), a description as
+        # Markdown: the docstring goes in both, its code marks only in the description.
+        "summary": view.summary.replace("`", ""),
+        "description": f"{view.summary}\n\n{access_text(view)}",
         "tags": [tag_name(view)],
         "parameters": parameters,
         "responses": {"200": ok, **error_responses(view)},
@@ -130,7 +156,7 @@ def security_schemes(spec: APISpec, app: Flask) -> list[dict[str, list[str]]]:
         {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal access token, or one issued to an API client.",
+            "description": BEARER_DESCRIPTION,
         },
     )
     security: list[dict[str, list[str]]] = [{BEARER: []}]

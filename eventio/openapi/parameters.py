@@ -27,11 +27,37 @@ def code(names: Sequence[str]) -> str:
 
 
 def comma_list(items: Mapping[str, Any], min_items: int = 0) -> Parameter:
-    """An array sent as one comma-separated value (`a,b,c`): OpenAPI's form style, unexploded."""
+    """An array sent as one comma-separated value (`a,b,c`): OpenAPI's form style, unexploded.
+
+    Only for a closed set (`items` has an `enum`): Swagger UI offers it as a multiple choice
+    and joins the picks with commas.
+    """
     schema: dict[str, Any] = {"type": "array", "items": dict(items)}
     if min_items:
         schema["minItems"] = min_items
     return {"style": "form", "explode": False, "schema": schema}
+
+
+# One value of a comma list by its kind; a list of them may have spaces around its commas.
+VALUE_PATTERNS = {
+    "integer": "-?[0-9]+",
+    "number": "-?[0-9]+(\\.[0-9]+)?",
+    "date": "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+}
+
+
+def comma_text(kind: str = "text") -> Parameter:
+    """An open set's comma list, as the one string it is sent as (`1,2`, `EVT-1,EVT-2`).
+
+    Not an array: Swagger UI's "Add item" pre-fills each item with the word `string`, so
+    typing `confirmed` sent `stringconfirmed`. A text box stays empty until typed in; a
+    pattern (for numbers and dates) lets Swagger UI point out a bad value before sending.
+    """
+    schema: dict[str, Any] = {"type": "string", "maxLength": MAX_VALUE_LENGTH}
+    if kind in VALUE_PATTERNS:
+        one = VALUE_PATTERNS[kind]
+        schema["pattern"] = f"^ *{one} *(, *{one} *)*$"
+    return {"schema": schema}
 
 
 def path_parameter(name: str, converter: BaseConverter) -> Parameter:
@@ -85,12 +111,17 @@ def filter_parameter(declared: AllowedFilter, resource: Resource) -> Parameter:
     value = column_schema(resource.column(declared.internal_name))
     strategy = declared.strategy
     description = declared.description[:1].upper() + declared.description[1:]
+    choices: Sequence[str] | None = getattr(declared, "choices", None)
     shape: Parameter
-    if isinstance(strategy, FiltersExact):
-        shape = comma_list(value)
-        description += f"; each value {value_kind(value)}"
+    if isinstance(strategy, FiltersExact) and choices:
+        shape = comma_list({"type": "string", "enum": list(choices)})
+        description += f"; one of {code(choices)}"
+    elif isinstance(strategy, FiltersExact):
+        kind = value_kind(value)
+        shape = comma_text(kind)
+        description += f"; each value {kind}"
     elif isinstance(strategy, FiltersPartial):
-        shape = comma_list({"type": "string"})
+        shape = comma_text()
     elif isinstance(strategy, FiltersBoolean):
         shape = {"schema": {"type": "boolean"}}
     elif isinstance(strategy, FiltersSince):

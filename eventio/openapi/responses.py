@@ -10,6 +10,7 @@ from apispec import APISpec
 from marshmallow import Schema
 
 from eventio.api.export import MEDIA_TYPES
+from eventio.openapi.examples import page_example, row_example, single_example
 from eventio.openapi.introspect import ApiView
 from eventio.openapi.schemas import (
     CursorLinksSchema,
@@ -42,7 +43,9 @@ class ErrorAnswer:
 
 ERRORS = {
     "401": ErrorAnswer(
-        "Unauthenticated", "No token, or a malformed, unknown or expired one (`Unauthenticated.`)."
+        "Unauthenticated",
+        "No token, or a malformed, unknown or expired one (`Unauthenticated.`); a token sent "
+        "as `Bearer Bearer ...` gets a message saying to send it alone after `Bearer `.",
     ),
     "403": ErrorAnswer(
         "Forbidden",
@@ -109,15 +112,19 @@ def envelope(item: Any, links: type[Schema], meta: type[Schema]) -> dict[str, An
     }
 
 
-def paginated_response(spec: QuerySpec) -> dict[str, Any]:
+def paginated_response(spec: QuerySpec, path: str, per_page: int) -> dict[str, Any]:
     """A page (or a cursor page) of rows as JSON, or every row streamed as CSV or NDJSON."""
     item = item_schema(spec)
+    example = page_example(spec.resource.schema, path, per_page)
     page = {"title": "Page", **envelope(item, PageLinksSchema, PageMetaSchema)}
     cursor = {"title": "Cursor page", **envelope(item, CursorLinksSchema, CursorMetaSchema)}
     streamed = {media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()}
     return {
         "description": f"A page of {spec.resource.name}; with `cursor`, a cursor page.",
-        "content": {"application/json": {"schema": {"oneOf": [page, cursor]}}, **streamed},
+        "content": {
+            "application/json": {"schema": {"oneOf": [page, cursor]}, "example": example},
+            **streamed,
+        },
     }
 
 
@@ -125,9 +132,13 @@ def single_response(spec: QuerySpec) -> dict[str, Any]:
     body = {"type": "object", "required": ["data"], "properties": {"data": item_schema(spec)}}
     return {
         "description": f"One of the {spec.resource.name}.",
-        "content": {"application/json": {"schema": body}},
+        "content": {
+            "application/json": {"schema": body, "example": single_example(spec.resource.schema)}
+        },
     }
 
 
 def schema_response(schema: type[Schema]) -> dict[str, Any]:
-    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
+    """A body a view builds itself, documented by `schema`, with its fields' examples."""
+    json_body = {"schema": schema, "example": row_example(schema)}
+    return {"description": "OK", "content": {"application/json": json_body}}

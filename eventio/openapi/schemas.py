@@ -84,4 +84,8 @@ class CurrentUserSchema(Schema):
     """`GET /user`: the user, and with `eventId` their role there (null without one)."""
 
     data = fields.Nested(UserSchema, required=True)
-    event_role = fields.Nested(RoleSummarySchema, allow_none=True)
+    event_role = fields.Nested(
+        RoleSummarySchema,
+        allow_none=True,
+        metadata={"description": "Present only with `eventId`; null where the user has no role."},
+    )

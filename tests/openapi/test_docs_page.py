@@ -9,12 +9,16 @@ import struct
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.conftest import ALL_AREAS
+from tests.factories import BookingFactory, EventFactory, UserFactory, grant, issue_token
 from tests.openapi.conftest import OPENAPI_URL
+from tests.support.cdp import chromium_page
 from tests.support.live_server import live_server
 
 DOCS_URL = "/api/v2/docs"
@@ -89,14 +93,19 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_the_page_renders_every_path_in_headless_chromium(
-    app: Flask, document: dict[str, Any], tmp_path: Path
-) -> None:
+def require_chromium() -> None:
+    """Skip where Chromium is missing, except in CI (`CI` set), where that fails the test."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is not installed (apt-get install -y chromium)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def test_the_page_renders_every_path_in_headless_chromium(
+    app: Flask, document: dict[str, Any], tmp_path: Path
+) -> None:
+    require_chromium()
     screenshot = tmp_path / "docs-page.png"
     with live_server(app) as base_url:
         url = base_url + DOCS_URL
@@ -114,3 +123,80 @@ def test_the_page_renders_every_path_in_headless_chromium(
     assert screenshot.stat().st_size > 50_000, "the screenshot looks blank"
     SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(screenshot, SCREENSHOT_COPY)
+
+
+OPERATION = "#operations-Bookings-list_bookings"
+# Text nodes that show a Markdown code mark as a literal backtick.
+RAW_BACKTICKS = """[...(function* () {
+  const walker = document.createTreeWalker(document.querySelector("#swagger-ui"), 4);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.textContent.includes("`")) yield node.textContent.trim().slice(0, 120);
+  }
+})()]"""
+
+
+def row(name: str) -> str:
+    return f"{OPERATION} tr[data-param-name='{name}']"
+
+
+def test_a_newcomer_authorizes_and_runs_a_filtered_list_in_the_page(
+    app: Flask, document: dict[str, Any], tmp_path: Path
+) -> None:
+    """Authorize, Try it out, pick `confirmed`, Execute: the request and the rows it got."""
+    require_chromium()
+    user = UserFactory()
+    event = EventFactory()
+    grant(user.id, event.id, dict.fromkeys(ALL_AREAS, "admin"))
+    BookingFactory(event_id=event.id, booking_reference="EVT-CONF01", status="confirmed")
+    BookingFactory(event_id=event.id, booking_reference="EVT-PROV01", status="provisional")
+    token = issue_token(user.id)
+    bookings = document["paths"]["/api/v2/event/{eventId}/bookings"]["get"]
+    status = next(p for p in bookings["parameters"] if p["name"] == "filter[status]")
+    with live_server(app) as base_url, chromium_page(CHROMIUM, tmp_path / "profile") as page:
+        page.navigate(base_url + DOCS_URL)
+        page.wait_for_selector(OPERATION)
+        assert page.evaluate(RAW_BACKTICKS) == []  # summaries, tags, the intro
+
+        page.click(".auth-wrapper .btn.authorize")
+        assert "the token alone" in page.text(".modal-ux .auth-container")
+        page.type("#auth-bearer-value", token)
+        page.click(".modal-ux button[aria-label='Apply credentials']")
+        page.wait_for(
+            "[...document.querySelectorAll('.modal-ux button')]"
+            ".some(b => b.innerText.trim() === 'Logout')"
+        )
+        page.click(".modal-ux .close-modal")
+        page.wait_for("!document.querySelector('.modal-ux')")
+
+        page.click(f"{OPERATION} .opblock-summary-control")
+        documented = f"{OPERATION} .responses-table tr.response[data-code='200'] .highlight-code"
+        example = page.text(documented)
+        assert '"EVT-ABC123"' in example and '"string"' not in example
+        page.click(f"{OPERATION} .try-out__btn")
+        page.type(f"{row('eventId')} input", str(event.id))
+        assert page.exists(f"{row('filter[reference]')} input")  # a text box, empty
+        assert not page.exists(f"{OPERATION} button.json-schema-form-item-add")  # no `string`
+        if status["schema"].get("type") == "array":  # a closed set: a choice
+            assert "confirmed" in status["schema"]["items"]["enum"]
+            page.choose(f"{row('filter[status]')} select", ["confirmed"])
+        else:  # until the filter declares its choices: the text box
+            page.type(f"{row('filter[status]')} input", "confirmed")
+        page.choose(f"{row('sort')} select", ["id", "-created_at"])  # two: a comma list
+        page.click(f"{OPERATION} .btn.execute")
+
+        url = page.text(f"{OPERATION} .request-url pre")
+        code = page.text(f"{OPERATION} .live-responses-table tbody .response-col_status")
+        body = page.text(f"{OPERATION} .live-responses-table tbody .highlight-code")
+        curl = page.text(f"{OPERATION} .curl-command .curl")
+        assert page.evaluate(RAW_BACKTICKS) == []  # the operation's descriptions too
+    split = urlsplit(url)
+    assert (split.scheme + "://" + split.netloc, split.path) == (
+        base_url,
+        f"/api/v2/event/{event.id}/bookings",
+    )
+    query = parse_qs(split.query)
+    assert (query["filter[status]"], query["sort"]) == (["confirmed"], ["id,-created_at"])
+    assert "string" not in url
+    assert code == "200"
+    assert "EVT-CONF01" in body and "EVT-PROV01" not in body
+    assert f"Authorization: Bearer {token}" in curl

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import inspect
 import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Flask
 from openapi_spec_validator import validate
 from werkzeug.routing import Rule
 
+from eventio.api import resources
 from eventio.api.stats import STATS_ARGS
 from eventio.auth.permissions import ability
-from eventio.querybuilder import QuerySpec
+from eventio.openapi.parameters import filter_parameter
+from eventio.querybuilder import AllowedFilter, QuerySpec
 
 PLACEHOLDER = re.compile(r"<[^<>]+>")
 TEMPLATE = re.compile(r"\{[^{}]+\}")
@@ -98,15 +101,35 @@ def test_every_declared_filter_sort_and_include_is_documented(
     assert checked >= 17
 
 
+def matches(schema: dict[str, Any], value: str) -> bool:
+    return re.search(schema["pattern"], value) is not None
+
+
 def test_filter_types_follow_the_column(document: dict[str, Any]) -> None:
     bookings = parameters(document["paths"]["/api/v2/event/{eventId}/bookings"]["get"])
-    assert bookings["filter[id]"]["schema"]["items"]["type"] == "integer"
-    assert bookings["filter[status]"]["schema"]["items"]["type"] == "string"
-    assert bookings["filter[id]"]["explode"] is False  # `filter[id]=1,2`
+    ids = bookings["filter[id]"]["schema"]
+    assert ids["type"] == "string"  # `filter[id]=1,2`: one comma list
+    assert matches(ids, "1") and matches(ids, "1,2") and matches(ids, "1, -2")
+    assert not matches(ids, "string1") and not matches(ids, "1.5") and not matches(ids, "")
+    assert bookings["filter[reference]"]["schema"] == {"type": "string", "maxLength": 1000}
     events = parameters(document["paths"]["/api/v2/events"]["get"])
-    assert events["filter[start_date]"]["schema"]["items"]["format"] == "date"
+    dates = events["filter[start_date]"]["schema"]
+    assert matches(dates, "2026-06-15,2026-06-16") and not matches(dates, "15/06/2026")
     users = parameters(document["paths"]["/api/v2/event/{eventId}/users"]["get"])
     assert users["filter[active]"]["schema"]["type"] == "boolean"
+
+
+def test_only_closed_sets_are_arrays(document: dict[str, Any]) -> None:
+    """Swagger UI pre-fills an open array's new item with `string`; a closed one is a choice."""
+    arrays = 0
+    for path, item in document["paths"].items():
+        for parameter in item["get"]["parameters"]:
+            schema = parameter["schema"]
+            if schema.get("type") == "array":
+                arrays += 1
+                assert schema["items"]["enum"], (path, parameter["name"])
+                assert (parameter["style"], parameter["explode"]) == ("form", False)
+    assert arrays >= 30  # every sort, include and fieldset
 
 
 def test_webargs_arguments_and_flags_are_documented(app: Flask, document: dict[str, Any]) -> None:
@@ -207,3 +230,22 @@ def test_a_bearer_token_is_required_everywhere(document: dict[str, Any]) -> None
     }
     assert {"bearerAuth": []} in document["security"]
     assert all("security" not in item["get"] for item in document["paths"].values())
+
+
+@dataclass(frozen=True)
+class ClosedFilter(AllowedFilter):
+    """Stands for `AllowedFilter(..., choices=...)` (the shared interface) in this test."""
+
+    choices: tuple[str, ...] | None = None
+
+
+def test_a_closed_set_filter_is_offered_as_its_choices() -> None:
+    statuses = ("provisional", "confirmed", "waiting_list")
+    exact = AllowedFilter.exact("status")
+    closed = ClosedFilter(exact.name, exact.internal_name, exact.strategy, exact.description)
+    parameter = filter_parameter(replace(closed, choices=statuses), resources.bookings)
+    items = {"type": "string", "enum": [*statuses]}
+    assert parameter["schema"] == {"type": "array", "items": items}
+    assert (parameter["style"], parameter["explode"]) == ("form", False)  # `confirmed,provisional`
+    assert "`waiting_list`" in parameter["description"]
+    assert filter_parameter(closed, resources.bookings)["schema"]["type"] == "string"
