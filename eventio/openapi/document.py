@@ -12,7 +12,13 @@ from marshmallow import Schema
 
 from eventio.openapi import fields as field_types
 from eventio.openapi.introspect import ApiView, api_views
-from eventio.openapi.parameters import Parameter, code, path_parameter, query_parameters
+from eventio.openapi.parameters import (
+    BOM_PARAMETER,
+    Parameter,
+    code,
+    path_parameter,
+    query_parameters,
+)
 from eventio.openapi.responses import (
     error_responses,
     paginated_response,
@@ -35,6 +41,17 @@ OAUTH = "oauth2ClientCredentials"
 RESPONSE_SCHEMAS: dict[str, type[Schema]] = {
     "api.current_user": CurrentUserSchema,
     "api.event_stats": StatsSchema,
+}
+# Views that build their own body and also serve it as CSV (`format=csv`, `Accept: text/csv`).
+CSV_REPORTS = frozenset({"api.event_stats"})
+CSV_REPORT_FORMAT: Parameter = {
+    "name": "format",
+    "in": "query",
+    "description": (
+        "`csv`: the same report as a table, one row per ticket type and a `Total` row "
+        "(so does an `Accept` header that prefers `text/csv` to JSON)."
+    ),
+    "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
 }
 # Flags are read inside views (`flag("no-cache")`), so they are named here too;
 # tests/openapi checks this table against the views' source.
@@ -127,7 +144,10 @@ def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
         else:
             ok = single_response(spec)
     elif view.endpoint in RESPONSE_SCHEMAS:
-        ok = schema_response(RESPONSE_SCHEMAS[view.endpoint])
+        csv = view.endpoint in CSV_REPORTS
+        ok = schema_response(RESPONSE_SCHEMAS[view.endpoint], csv=csv)
+        if csv:
+            parameters += [CSV_REPORT_FORMAT, BOM_PARAMETER]
     else:
         raise LookupError(f"{view.endpoint}: no listing and no schema in RESPONSE_SCHEMAS")
     notes = ARGUMENT_NOTES.get(view.endpoint, {})

@@ -193,6 +193,19 @@ def fields_parameters(spec: QuerySpec) -> list[Parameter]:
     ]
 
 
+BOM_PARAMETER: Parameter = {
+    "name": "bom",
+    "in": "query",
+    "description": (
+        "With `format=csv`: start the file with a UTF-8 byte order mark, so that Excel reads "
+        "it as UTF-8. Present means on (`?bom`), unless its value is `0`, `false`, `off` or "
+        "`no`."
+    ),
+    "allowEmptyValue": True,
+    "schema": {"type": "string"},
+}
+
+
 def page_parameters(default_per_page: int, max_per_page: int) -> list[Parameter]:
     formats = ["json", *MEDIA_TYPES]
     return [
@@ -231,6 +244,7 @@ def page_parameters(default_per_page: int, max_per_page: int) -> list[Parameter]
             ),
             "schema": {"type": "string", "enum": formats, "default": "json"},
         },
+        BOM_PARAMETER,
     ]
 
 

@@ -54,6 +54,12 @@ ERRORS = {
     "404": ErrorAnswer(
         "NotFound", "No such event or resource, a resource of another event, or no such route."
     ),
+    "406": ErrorAnswer(
+        "NotAcceptable",
+        "The format asked for (`format=`, or an `Accept` header) is not one this endpoint "
+        "serves; `errors.format` names the ones it does.",
+        ValidationErrorSchema,
+    ),
     "422": ErrorAnswer(
         "UnprocessableEntity",
         "A query parameter is invalid or not allowed; `errors` names it (`filter`, `sort`, ...).",
@@ -83,8 +89,9 @@ def register_errors(spec: APISpec) -> None:
 
 
 def error_responses(view: ApiView) -> dict[str, Any]:
-    """401, 422, 429, 500 and 503 everywhere; 403 where something is required; 404 by id."""
-    statuses = ["401", "422", "429", "500", "503"]
+    """401, 406, 422, 429, 500 and 503 everywhere; 403 where something is required; 404 by
+    id."""
+    statuses = ["401", "406", "422", "429", "500", "503"]
     if view.abilities:
         statuses.append("403")
     if view.path_converters:
@@ -138,7 +145,12 @@ def single_response(spec: QuerySpec) -> dict[str, Any]:
     }
 
 
-def schema_response(schema: type[Schema]) -> dict[str, Any]:
-    """A body a view builds itself, documented by `schema`, with its fields' examples."""
-    json_body = {"schema": schema, "example": row_example(schema)}
-    return {"description": "OK", "content": {"application/json": json_body}}
+def schema_response(schema: type[Schema], csv: bool = False) -> dict[str, Any]:
+    """A body a view builds itself, documented by `schema`, with its fields' examples; with
+    `csv`, also served as a CSV table (docs/csv.md)."""
+    content: dict[str, Any] = {
+        "application/json": {"schema": schema, "example": row_example(schema)}
+    }
+    if csv:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    return {"description": "OK", "content": content}

@@ -11,7 +11,7 @@ from flask import Flask
 from openapi_spec_validator import validate
 from werkzeug.routing import Rule
 
-from eventio.api import resources
+from eventio.api import export, resources, stats
 from eventio.api.stats import STATS_ARGS
 from eventio.auth.permissions import ability
 from eventio.openapi.parameters import filter_parameter
@@ -133,9 +133,9 @@ def test_only_closed_sets_are_arrays(document: dict[str, Any]) -> None:
 
 
 def test_webargs_arguments_and_flags_are_documented(app: Flask, document: dict[str, Any]) -> None:
-    stats = parameters(document["paths"]["/api/v2/event/{eventId}/stats"]["get"])
-    assert set(STATS_ARGS) <= set(stats)
-    assert stats["ticketId"]["schema"]["type"] == "integer"
+    stats_parameters = parameters(document["paths"]["/api/v2/event/{eventId}/stats"]["get"])
+    assert set(STATS_ARGS) <= set(stats_parameters)
+    assert stats_parameters["ticketId"]["schema"]["type"] == "integer"
     user = parameters(document["paths"]["/api/v2/user"]["get"])
     assert user["eventId"]["schema"]["type"] == "integer"
     operations = operations_by_shape(document)
@@ -143,6 +143,10 @@ def test_webargs_arguments_and_flags_are_documented(app: Flask, document: dict[s
         source = inspect.getsource(innermost(app.view_functions[rule.endpoint]))
         flags = set(FLAG_CALL.findall(source))
         declared = parameters(operations[shape(rule.rule)])
+        # A route that writes CSV also reads the flags of the code that writes it.
+        if "csv" in declared.get("format", {}).get("schema", {}).get("enum", []):
+            writer = stats.answer if rule.endpoint == "api.event_stats" else export
+            flags |= set(FLAG_CALL.findall(inspect.getsource(writer)))
         documented = {n for n, p in declared.items() if p.get("allowEmptyValue")}
         assert documented == flags, rule.rule
 
@@ -166,7 +170,7 @@ def test_every_operation_documents_its_errors_in_the_contract_body(
     responses = document["components"]["responses"]
     for path, item in document["paths"].items():
         answers = item["get"]["responses"]
-        assert {"200", "401", "422", "429", "503"} <= set(answers), path
+        assert {"200", "401", "406", "422", "429", "503"} <= set(answers), path
         if "{" in path:
             assert "404" in answers and "403" in answers, path
         for status, response in answers.items():
@@ -179,7 +183,7 @@ def test_every_operation_documents_its_errors_in_the_contract_body(
             errors = schema["properties"]["errors"]["additionalProperties"]
             assert errors == {"type": "array", "items": {"type": "string"}}
             assert "message" in schema["required"]
-            assert ("errors" in schema["required"]) == (status == "422")
+            assert ("errors" in schema["required"]) == (status in {"406", "422"})
 
 
 def test_envelopes(document: dict[str, Any]) -> None:
@@ -249,3 +253,14 @@ def test_a_closed_set_filter_is_offered_as_its_choices() -> None:
     assert (parameter["style"], parameter["explode"]) == ("form", False)  # `confirmed,provisional`
     assert "`waiting_list`" in parameter["description"]
     assert filter_parameter(closed, resources.bookings)["schema"]["type"] == "string"
+
+
+def test_the_stats_report_is_documented_as_json_and_csv(document: dict[str, Any]) -> None:
+    stats_get = document["paths"]["/api/v2/event/{eventId}/stats"]["get"]
+    declared = parameters(stats_get)
+    assert declared["format"]["schema"]["enum"] == ["json", "csv"]
+    assert declared["bom"]["allowEmptyValue"] is True
+    assert set(stats_get["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    one_booking = document["paths"]["/api/v2/event/{eventId}/bookings/{bookingId}"]["get"]
+    assert "format" not in parameters(one_booking)
+    assert "406" in one_booking["responses"]
