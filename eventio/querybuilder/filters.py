@@ -113,12 +113,6 @@ class AllowedFilter:
     def partial(cls, name: str, internal_name: str | None = None) -> AllowedFilter:
         return cls(name, internal_name or name, FiltersPartial(), "case-insensitive substring")
 
-    def outside_choices(self, value: str) -> list[str]:
-        """The items of `value` that are not among `choices` (none when the set is open)."""
-        if self.choices is None:
-            return []
-        return [item for item in _values(value) if item not in self.choices]
-
     @classmethod
     def boolean(cls, name: str, internal_name: str | None = None) -> AllowedFilter:
         return cls(name, internal_name or name, FiltersBoolean(), "true, false, 1 or 0")
@@ -126,6 +120,12 @@ class AllowedFilter:
     @classmethod
     def since(cls, name: str, internal_name: str) -> AllowedFilter:
         return cls(name, internal_name, FiltersSince(), "on or after an ISO 8601 date-time")
+
+    def outside_choices(self, value: str) -> list[str]:
+        """The items of `value` that are not among `choices` (none when the set is open)."""
+        if self.choices is None:
+            return []
+        return [item for item in _values(value) if item not in self.choices]
 
 
 def names(filters: Sequence[AllowedFilter]) -> list[str]:
