@@ -17,6 +17,7 @@ from eventio import (
     errors,
     hardening,
     health,
+    index,
     mysql_session,
     nul_characters,
     oauth,
@@ -131,6 +132,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     ratelimit.init_app(app)
     health.init_app(app)
+    index.init_app(app)
     openapi.init_app(app)
     observability.init_app(app)
     nul_characters.init_app(app)

@@ -22,6 +22,8 @@ from eventio.querybuilder import InvalidQuery
 from eventio.responses import json_response
 
 log = logging.getLogger(__name__)
+# How much of an unknown path a 404 or 405 repeats.
+MAX_ROUTE_SHOWN = 300
 
 
 class ApiError(Exception):
@@ -89,18 +91,15 @@ def handle_invalid_query(error: InvalidQuery) -> Response:
 
 
 def handle_http_exception(error: HTTPException) -> Response:
-    # Here, not at the top: observability imports the auth guard, which imports this.
-    from eventio.observability.redact import redact_path
-
     status = error.code or 500
     headers = {}
     if isinstance(error, NotFound):
-        message = f"The route {redact_path(request.path).lstrip('/')} could not be found."
+        message = f"The route {route_name(request.path)} could not be found."
     elif isinstance(error, MethodNotAllowed):
         allowed = sorted(m for m in error.valid_methods or [] if m != "OPTIONS")
         message = (
             f"The {request.method} method is not supported for route "
-            f"{redact_path(request.path).lstrip('/')}. Supported methods: {', '.join(allowed)}."
+            f"{route_name(request.path)}. Supported methods: {', '.join(allowed)}."
         )
         headers["Allow"] = ", ".join(allowed)
     elif status == 422 and isinstance(getattr(error, "data", None), dict):
@@ -111,6 +110,17 @@ def handle_http_exception(error: HTTPException) -> Response:
     else:
         message = error.name
     return error_response(status, message, headers=headers)
+
+
+def route_name(path: str) -> str:
+    """The path as Laravel's `$request->path()` names it: without its first `/`, `/` for
+    the root; as the access line logs it (a secret after `|` redacted), cut at
+    MAX_ROUTE_SHOWN characters. The JSON encoder escapes whatever else it holds."""
+    # Here, not at the top: observability imports the auth guard, which imports this.
+    from eventio.observability.redact import redact_path
+
+    name = redact_path(path).removeprefix("/") or "/"
+    return name if len(name) <= MAX_ROUTE_SHOWN else name[:MAX_ROUTE_SHOWN] + "…"
 
 
 def _webargs_errors(messages: dict[str, Any]) -> dict[str, list[str]]:

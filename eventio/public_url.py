@@ -39,3 +39,11 @@ def init_app(app: Flask) -> None:
         app.config["PUBLIC_BASE_URL"] = parse_base_url(app.config["PUBLIC_BASE_URL"])
     else:
         app.config["PUBLIC_BASE_URL"] = None
+
+
+def absolute_url(path: str) -> str:
+    """The link to one of the app's own paths (`/api/v2/docs`): under PUBLIC_BASE_URL when
+    configured, else under the request's own scheme, `Host` and script root."""
+    public = current_app.config["PUBLIC_BASE_URL"]
+    root = public if public else request.url_root.rstrip("/")
+    return root + path

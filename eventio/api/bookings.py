@@ -14,7 +14,7 @@ from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.errors import ApiError
-from eventio.models import ACTIVE_STATUSES
+from eventio.models import ACTIVE_STATUSES, STATUSES
 from eventio.querybuilder import AllowedFilter, QuerySpec
 from eventio.reads import reads
 
@@ -23,7 +23,7 @@ BOOKINGS = QuerySpec(
     filters=[
         AllowedFilter.exact("id"),
         AllowedFilter.exact("reference", "booking_reference"),
-        AllowedFilter.exact("status"),
+        AllowedFilter.exact("status", choices=STATUSES),
         AllowedFilter.exact("booking_type"),
         AllowedFilter.exact("group_id"),
         UPDATED_SINCE,

@@ -14,7 +14,7 @@ from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.errors import ApiError
-from eventio.models import ACTIVE_STATUSES
+from eventio.models import ACTIVE_STATUSES, STATUSES
 from eventio.querybuilder import AllowedFilter, QuerySpec
 from eventio.reads import reads
 
@@ -34,7 +34,7 @@ GROUP_BOOKINGS = QuerySpec(
     resources.bookings,
     filters=[
         AllowedFilter.exact("id"),
-        AllowedFilter.exact("status"),
+        AllowedFilter.exact("status", choices=STATUSES),
         AllowedFilter.exact("booking_type"),
         UPDATED_SINCE,
     ],

@@ -37,7 +37,7 @@ from eventio.querybuilder.includes import (
     relations,
 )
 from eventio.querybuilder.pagination import cursor_envelope
-from eventio.querybuilder.params import GRAMMAR
+from eventio.querybuilder.params import GRAMMAR, refuse_near_misses
 from eventio.querybuilder.resource import Relation
 from eventio.reads import reads
 from eventio.responses import json_response
@@ -45,6 +45,8 @@ from eventio.responses import json_response
 StatementView = Callable[..., Select[Any]]
 # Query parameters that do not change which rows match (so not the count).
 NOT_COUNTED = frozenset({"page", "per_page", "sort", "include", "cursor", "format", "bom"})
+# What of the query grammar one row takes.
+ONE_ROW_GRAMMAR = frozenset({"include", "fields"})
 # The list endpoint a client pages through instead of a too large include, by the
 # included rows' type (`{event_id}` filled in when the path names the event).
 LIST_ENDPOINTS = {
@@ -261,7 +263,9 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             formats.negotiate(formats.JSON_ONLY)  # one row has no CSV: a 406, not JSON
-            kept = [(k, v) for k, v in query_pairs() if k == "include" or k.startswith("fields")]
+            pairs = query_pairs()
+            refuse_near_misses(pairs, ONE_ROW_GRAMMAR)
+            kept = [(k, v) for k, v in pairs if k == "include" or k.startswith("fields")]
             plan, values = plans.plan(args, kwargs, kept, event_access())
             authorize_includes(spec, plan.built)
             # One row by its key: the same plan for any event, so it is prepared.

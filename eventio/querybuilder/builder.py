@@ -120,6 +120,9 @@ class QuerySpec:
             if is_empty(value):
                 continue  # An empty filter value (or only commas) is no filter, as in Spatie.
             declared = allowed[name]
+            outside = declared.outside_choices(value)
+            if outside:
+                raise InvalidFilterQuery.not_a_choice(name, outside, declared.choices or ())
             try:
                 criteria.append(
                     declared.strategy(self.resource.column(declared.internal_name), value)

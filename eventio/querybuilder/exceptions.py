@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Sequence
 
 
 def _list(names: Iterable[str]) -> str:
     return ", ".join(names)
+
+
+def _shown(value: str, limit: int = 50) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def closest(value: str, choices: Sequence[str]) -> str | None:
+    """The choice `value` most likely meant: the same but for case, else a close spelling."""
+    for choice in choices:
+        if choice.lower() == value.lower():
+            return choice
+    found = difflib.get_close_matches(value.lower(), choices, n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 class InvalidQuery(Exception):
@@ -40,8 +54,20 @@ class InvalidFilterQuery(InvalidQuery):
 
     @classmethod
     def invalid_value(cls, name: str, value: str, expected: str) -> InvalidFilterQuery:
-        shown = value if len(value) <= 50 else value[:50] + "…"
-        return cls(f"The filter `{name}` must be {expected}; `{shown}` is not.")
+        return cls(f"The filter `{name}` must be {expected}; `{_shown(value)}` is not.")
+
+    @classmethod
+    def not_a_choice(
+        cls, name: str, outside: Sequence[str], choices: Sequence[str]
+    ) -> InvalidFilterQuery:
+        """A value outside a closed set, with the allowed values and the likeliest meant."""
+        first = outside[0]
+        meant = closest(first, choices)
+        hint = f" Did you mean `{meant}`?" if meant is not None else ""
+        return cls(
+            f"The filter `{name}` must be one of `{_list(choices)}`; "
+            f"`{_shown(first)}` is not.{hint}"
+        )
 
     @classmethod
     def malformed(cls, key: str) -> InvalidFilterQuery:
@@ -108,6 +134,13 @@ class InvalidParameterQuery(InvalidQuery):
     def malformed(cls, key: str, expected: str) -> InvalidParameterQuery:
         name = key.split("[", 1)[0]
         return cls(f"The query parameter `{key}` must be written {expected}.", key=name)
+
+    @classmethod
+    def near_miss(cls, key: str, meant: str) -> InvalidParameterQuery:
+        """A misspelling of the grammar's own parameters, named with what was meant; the
+        `errors` key is the name as sent, before any `[`, as for a malformed key."""
+        name = _shown(key.split("[", 1)[0])
+        return cls(f"Unknown parameter `{_shown(key)}`: did you mean `{meant}`?", key=name)
 
     @classmethod
     def too_long(cls, name: str, maximum: int) -> InvalidParameterQuery:

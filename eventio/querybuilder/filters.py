@@ -85,18 +85,29 @@ class FiltersSince:
 
 @dataclass(frozen=True)
 class AllowedFilter:
-    """A filter a client may use: its public name, the column it reads, its strategy."""
+    """A filter a client may use: its public name, the column it reads, its strategy.
+
+    `choices` closes the set of values (a booking's `status`): any other value, or any
+    item of a comma list outside it, is refused rather than matching nothing. Compared
+    exactly, case included, as the stored values are.
+    """
 
     name: str
     internal_name: str
     strategy: FilterStrategy
     description: str = ""
+    choices: tuple[str, ...] | None = None
 
     @classmethod
-    def exact(cls, name: str, internal_name: str | None = None) -> AllowedFilter:
-        return cls(
-            name, internal_name or name, FiltersExact(), "exact match; a comma list matches any"
-        )
+    def exact(
+        cls,
+        name: str,
+        internal_name: str | None = None,
+        *,
+        choices: tuple[str, ...] | None = None,
+    ) -> AllowedFilter:
+        description = "exact match; a comma list matches any"
+        return cls(name, internal_name or name, FiltersExact(), description, choices)
 
     @classmethod
     def partial(cls, name: str, internal_name: str | None = None) -> AllowedFilter:
@@ -109,6 +120,12 @@ class AllowedFilter:
     @classmethod
     def since(cls, name: str, internal_name: str) -> AllowedFilter:
         return cls(name, internal_name, FiltersSince(), "on or after an ISO 8601 date-time")
+
+    def outside_choices(self, value: str) -> list[str]:
+        """The items of `value` that are not among `choices` (none when the set is open)."""
+        if self.choices is None:
+            return []
+        return [item for item in _values(value) if item not in self.choices]
 
 
 def names(filters: Sequence[AllowedFilter]) -> list[str]:

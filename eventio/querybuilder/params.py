@@ -26,6 +26,35 @@ MAX_PAGE = 2**31 - 1
 MAX_PER_PAGE_REQUESTED = 2**31 - 1
 # One query parameter value; anything longer is not a filter a person or tool writes.
 MAX_VALUE_LENGTH = 1000
+# Misspellings of the grammar's names, by their normal form (see `normal_form`), with the
+# name meant: refused with a 422 saying so, where other unknown names are ignored. None
+# is a name a route accepts (`include_cancelled`, `no-cache`, `format`…; tests check it).
+NEAR_MISSES = {
+    "filter": "filter",  # `Filter[status]`
+    "filters": "filter",
+    "sort": "sort",
+    "sorts": "sort",
+    "sortby": "sort",
+    "orderby": "sort",
+    "order": "sort",
+    "include": "include",
+    "includes": "include",
+    "field": "fields",
+    "fields": "fields",
+    "page": "page",
+    "pagenumber": "page",
+    "perpage": "per_page",
+    "pagesize": "per_page",
+    "limit": "per_page",
+    "cursor": "cursor",
+}
+# JSON:API's page parameters, written `page[…]`.
+BRACKETED_NEAR_MISSES = {
+    "page[size]": "per_page",
+    "page[limit]": "per_page",
+    "page[number]": "page",
+    "page[cursor]": "cursor",
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +84,33 @@ def whole_number(value: str, key: str, minimum: int, maximum: int) -> int:
     return int(value)
 
 
+def normal_form(name: str) -> str:
+    """`perPage`, `per-page` and `PER_PAGE` alike: lower case, without `-` and `_`."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def meant_parameter(key: str) -> str | None:
+    """The grammar's parameter `key` misspells (`filter[status]` for `filters[status]`),
+    or None when `key` is the grammar's own or nothing like it."""
+    name = key.split("[", 1)[0]
+    if name in GRAMMAR:
+        return BRACKETED_NEAR_MISSES.get(key)
+    meant = NEAR_MISSES.get(normal_form(name))
+    if meant is None:
+        return None
+    # `filters[status]` meant `filter[status]`; `Sort[x]` meant `sort`, which takes no key.
+    return meant + key[len(name) :] if meant in LISTED else meant
+
+
+def refuse_near_misses(pairs: Iterable[tuple[str, str]], meant_among: frozenset[str]) -> None:
+    """Refuse a misspelling of the parameters in `meant_among` (one row takes only
+    `include` and `fields`, so `includes=` there is a 422 too); ignore other keys."""
+    for key, _ in pairs:
+        meant = meant_parameter(key)
+        if meant is not None and meant.split("[", 1)[0] in meant_among:
+            raise InvalidParameterQuery.near_miss(key, meant)
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",")]
 
@@ -73,7 +129,8 @@ class QueryParams:
 
     @classmethod
     def parse(cls, pairs: Iterable[tuple[str, str]], limits: QueryLimits = LIMITS) -> QueryParams:
-        """Read `filter[x]`, `sort`, `include`, `page` and `per_page`; ignore other keys.
+        """Read `filter[x]`, `sort`, `include`, `page` and `per_page`; ignore other keys,
+        but refuse a misspelling of those (`perPage`, `filters[x]`) naming what was meant.
 
         A repeated key keeps its last value, as PHP does. A query past `limits` is refused.
         """
@@ -83,6 +140,9 @@ class QueryParams:
         for key, value in pairs:
             name = key.split("[", 1)[0]
             if name not in GRAMMAR:
+                meant = meant_parameter(key)
+                if meant is not None:
+                    raise InvalidParameterQuery.near_miss(key, meant)
                 continue
             if len(value) > limits.max_value_length:
                 raise InvalidParameterQuery.too_long(name, limits.max_value_length)
@@ -103,6 +163,9 @@ class QueryParams:
                 # Bare `fields=a,b` is the endpoint's own resource, as in Spatie.
                 fields[match.group(1) if match else ""] = cls._fields(key, value)
             elif key != name:
+                meant = BRACKETED_NEAR_MISSES.get(key)
+                if meant is not None:
+                    raise InvalidParameterQuery.near_miss(key, meant)
                 raise InvalidParameterQuery.malformed(key, "once, as `name=value`")
             elif key == "sort":
                 sort = value

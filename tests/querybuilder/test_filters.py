@@ -426,3 +426,65 @@ def test_allowed_filter_declarations_keep_public_and_internal_names() -> None:
     assert AllowedFilter.partial("title").internal_name == "title"
     assert AllowedFilter.boolean("active").internal_name == "active"
     assert AllowedFilter.since("updated_since", "updated_at").internal_name == "updated_at"
+
+
+# Closed sets
+
+SURNAMES = ("Lovelace", "Babbage", "Hopper")
+
+
+def closed_ids(connection: Connection, library: Library, value: str) -> list[int]:
+    spec = QuerySpec(
+        library.authors, filters=[AllowedFilter.exact("surname", "last_name", choices=SURNAMES)]
+    )
+    built = spec.build(QueryParams(filters={"surname": value}))
+    rows = connection.execute(apply(built, library.authors.select(), library.authors))
+    return [row.id for row in rows]
+
+
+def closed_refusal(library: Library, value: str) -> InvalidFilterQuery:
+    spec = QuerySpec(
+        library.authors, filters=[AllowedFilter.exact("surname", "last_name", choices=SURNAMES)]
+    )
+    with pytest.raises(InvalidFilterQuery) as raised:
+        spec.build(QueryParams(filters={"surname": value}))
+    assert raised.value.key == "filter"
+    return raised.value
+
+
+def test_a_closed_set_keeps_its_choices_and_an_open_one_has_none() -> None:
+    assert AllowedFilter.exact("surname", "last_name", choices=SURNAMES).choices == SURNAMES
+    assert AllowedFilter.exact("surname", "last_name").choices is None
+
+
+def test_a_value_of_a_closed_set_filters_as_an_exact_one(
+    seeded: Connection, library: Library
+) -> None:
+    assert closed_ids(seeded, library, "Hopper") == [3]
+    assert closed_ids(seeded, library, "Lovelace,Babbage") == [1, 2]
+
+
+def test_a_value_outside_a_closed_set_is_refused_listing_the_allowed_ones(
+    library: Library,
+) -> None:
+    error = closed_refusal(library, "Knuth")
+    assert error.message == (
+        "The filter `surname` must be one of `Lovelace, Babbage, Hopper`; `Knuth` is not."
+    )
+
+
+def test_a_closed_set_is_matched_with_case_and_suggests_the_spelling_meant(
+    library: Library,
+) -> None:
+    error = closed_refusal(library, "hopper")
+    assert error.message.endswith("`hopper` is not. Did you mean `Hopper`?")
+    assert closed_refusal(library, "Hoper").message.endswith("Did you mean `Hopper`?")
+
+
+def test_one_bad_item_of_a_comma_list_refuses_the_list(library: Library) -> None:
+    error = closed_refusal(library, "Hopper, Knuth,Lovelace")
+    assert "`Knuth` is not." in error.message
+
+
+def test_an_empty_value_of_a_closed_set_is_no_filter(seeded: Connection, library: Library) -> None:
+    assert closed_ids(seeded, library, " , ") == [1, 2, 3, 4, 5]

@@ -13,7 +13,7 @@ from eventio.querybuilder import (
     InvalidSortQuery,
     QueryParams,
 )
-from eventio.querybuilder.params import MAX_VALUE_LENGTH
+from eventio.querybuilder.params import MAX_VALUE_LENGTH, meant_parameter, refuse_near_misses
 
 
 def test_parse_of_no_pairs_asks_for_nothing_and_page_one() -> None:
@@ -52,9 +52,10 @@ def test_parse_refuses_a_filter_not_written_filter_name(key: str) -> None:
     assert f"`{key}`" in raised.value.message
 
 
-@pytest.mark.parametrize("key", ["filtered", "filter_by", "filters", "fieldset"])
+@pytest.mark.parametrize("key", ["filtered", "filter_by", "fieldset"])
 def test_parse_ignores_a_key_that_only_starts_like_a_grammar_key(key: str) -> None:
-    # Outside the grammar, so ignored like any unknown parameter.
+    # Outside the grammar, so ignored like any unknown parameter (`filters`, a near miss
+    # of `filter`, is refused: see the near misses below).
     assert QueryParams.parse([(key, "x")]) == QueryParams()
 
 
@@ -196,3 +197,77 @@ def test_parse_accepts_a_value_of_the_longest_length() -> None:
 def test_parse_ignores_an_over_long_value_of_an_unknown_key() -> None:
     # Unknown parameters are ignored whatever they hold (a long tracking token, say).
     assert QueryParams.parse([("utm_content", "a" * (MAX_VALUE_LENGTH + 1))]) == QueryParams()
+
+
+# Near misses of the grammar's names
+
+NEAR_MISSES = [
+    ("perPage", "per_page"),
+    ("per-page", "per_page"),
+    ("PER_PAGE", "per_page"),
+    ("perpage", "per_page"),
+    ("limit", "per_page"),
+    ("pageSize", "per_page"),
+    ("page_size", "per_page"),
+    ("page[size]", "per_page"),
+    ("page[limit]", "per_page"),
+    ("page[number]", "page"),
+    ("Page", "page"),
+    ("filters[status]", "filter[status]"),
+    ("Filter[status]", "filter[status]"),
+    ("sorts", "sort"),
+    ("Sort", "sort"),
+    ("orderBy", "sort"),
+    ("sort_by", "sort"),
+    ("includes", "include"),
+    ("Include", "include"),
+    ("field[bookings]", "fields[bookings]"),
+    ("Fields", "fields"),
+]
+
+
+@pytest.mark.parametrize(("key", "meant"), NEAR_MISSES)
+def test_a_near_miss_of_a_grammar_name_is_refused_naming_what_was_meant(
+    key: str, meant: str
+) -> None:
+    with pytest.raises(InvalidParameterQuery) as raised:
+        QueryParams.parse([("filter[id]", "1"), (key, "5")])
+
+    assert raised.value.message == f"Unknown parameter `{key}`: did you mean `{meant}`?"
+    assert raised.value.key == key.split("[", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "utm_source",
+        "include_cancelled",
+        "no-cache",
+        "format",
+        "bom",
+        "eventId",
+        "ticketId",
+        "ticket",
+        "participant_type",
+        "_",
+        "q",
+        "callback",
+        "pages",
+        "filtered",
+    ],
+)
+def test_any_other_unknown_parameter_is_still_ignored(key: str) -> None:
+    assert QueryParams.parse([(key, "x"), ("per_page", "5")]).per_page == 5
+
+
+def test_a_grammar_name_written_right_is_never_a_near_miss() -> None:
+    for key in ("filter[status]", "fields[bookings]", "fields", "sort", "include", "page"):
+        assert meant_parameter(key) is None
+    assert meant_parameter("per_page") is None
+    assert meant_parameter("cursor") is None
+
+
+def test_one_row_refuses_only_the_near_misses_of_what_it_takes() -> None:
+    refuse_near_misses([("perPage", "5"), ("sorts", "id")], frozenset({"include", "fields"}))
+    with pytest.raises(InvalidParameterQuery, match="did you mean `include`"):
+        refuse_near_misses([("includes", "tickets")], frozenset({"include", "fields"}))

@@ -153,7 +153,8 @@ def test_rows_of_another_parent_are_404_even_to_an_admin_of_both_events(world: W
 
 def test_the_only_api_routes_without_an_event_are_user_events_and_the_docs(app: Flask) -> None:
     """Beyond the event routes above, /api/v2 serves `/user` (the caller's own row only),
-    `/events` (checked for every kind of token above) and the API's documentation."""
+    `/events` (checked for every kind of token above), the API's documentation and its
+    index (`/api/v2` itself: links only, the same for everyone)."""
     others = {
         rule.rule.removeprefix(API)
         for rule in app.url_map.iter_rules()
@@ -163,4 +164,5 @@ def test_the_only_api_routes_without_an_event_are_user_events_and_the_docs(app: 
         "/events",
         "/user",
         "/openapi.json",
+        "",
     }
