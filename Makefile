@@ -52,7 +52,7 @@ test-mariadb: install  ## The suite on the local MariaDB (root, database test) a
 	TEST_DATABASE_URL=mysql://root@127.0.0.1/test TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
-# The endpoint tests on the tables a Laravel app made (shared/design/laravel-schema), with
+# The endpoint tests on the tables a Laravel app made (tests/support/laravel_schema.py), with
 # no DDL from the API: on MariaDB, then on PostgreSQL with Sanctum 2's token table (there
 # tests/auth writes tokens through the model, which names expires_at: tests/api only).
 test-laravel: install  ## The endpoint tests on Laravel-made databases (MariaDB, PostgreSQL)
