@@ -19,12 +19,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# `python -m eventio.database` migrates a database the API manages (empty, or with
-# alembic_version) and leaves an existing (Laravel-made) one as it is, saying so in a line.
+# Each step stops the run with one line saying what is wrong and how to fix it: the port
+# first (before anything is written), then `python -m eventio.database`, which migrates a
+# database the API manages (empty, or with alembic_version) and leaves an existing
+# (Laravel-made) one as it is. `demo-token` prints the token kept in instance/demo-token
+# while it is valid, and issues (and keeps) a new one only when it is not.
 run: install  ## Migrate, load the demo world if empty, print a token, serve on 127.0.0.1:8000
+	@$(BIN)/python -m eventio.cli.port_check $(HOST) $(PORT)
 	@$(BIN)/python -m eventio.database
-	$(FLASK) demo --if-empty
-	@$(FLASK) demo-token --port $(PORT) 2>/dev/null || echo "No demo user in this database: issue a token with $(FLASK) tokens issue USER_ID --name NAME"
+	@$(FLASK) demo --if-empty
+	@$(FLASK) demo-token --port $(PORT) --or-hint
 	LOG_FORMAT=$${LOG_FORMAT:-text} $(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABASE_URL / REDIS_URL

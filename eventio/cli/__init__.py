@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from eventio.cli import assignments, demo, prune, roles, tokens, users
+from eventio.cli import assignments, demo, demo_token, prune, roles, tokens, users
 from eventio.database.commands import database_cli
 
 
@@ -17,7 +17,7 @@ def register_commands(app: Flask) -> None:
         assignments.assignments_cli,
         tokens.tokens_cli,
         demo.demo,
-        demo.demo_token,
+        demo_token.demo_token,
         database_cli,
     ):
         app.cli.add_command(command)
