@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -242,6 +243,8 @@ def test_a_second_run_prints_the_kept_token_instead_of_issuing_one(
         assert get(f"http://127.0.0.1:{port}/api/v2/user", token) == 200
     assert "(new, kept in " in first and "Traceback" not in first
     assert (place.instance / "demo-token").read_text().strip() == token
+    assert stat.S_IMODE(place.instance.stat().st_mode) == 0o700
+    assert stat.S_IMODE((place.instance / "demo-token").stat().st_mode) == 0o600
     with serving(command, place.env, port, tmp_path / "second.log") as log:
         second = log.read_text()
         assert get(f"http://127.0.0.1:{port}/api/v2/user", token) == 200
