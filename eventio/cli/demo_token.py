@@ -105,8 +105,11 @@ def demo_token(port: int, fresh: bool, or_hint: bool) -> None:
     else:
         expires_at = now + LIFETIME
         token = issue_token(db.session, user.id, TOKEN_NAME, ["*"], expires_at, now)
-        keep(path, token)
         how = "new, kept in"
+        try:
+            keep(path, token)
+        except OSError as error:
+            how = f"new, not kept: {error.strerror or error}:"
     until = "never expires" if expires_at is None else f"expires {expires_at:%Y-%m-%d} UTC"
     url = (
         f"http://127.0.0.1:{port}/api/v2/event/{FLAGSHIP_EVENT}/bookings"

@@ -182,3 +182,12 @@ def test_narrow_roles_show_the_permission_model(run: Run, client: FlaskClient) -
     assert status(finance, "3/customers") == 200
     assert status(finance, "3/roles") == 403
     assert status(former, "1/bookings") == 403
+
+
+def test_a_token_that_cannot_be_kept_is_still_printed(run: Run, instance: Path) -> None:
+    assert run("demo", "--bookings", 100).exit_code == 0
+    instance.parent.mkdir(exist_ok=True)
+    instance.write_text("a file where the folder should be")
+    token, output = demo_token(run)
+    assert "(new, not kept: " in output and tokens() == 1
+    assert db.session.get(PersonalAccessToken, int(token.split("|")[0])) is not None
