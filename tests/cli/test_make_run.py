@@ -320,3 +320,20 @@ def test_the_printed_command_to_issue_a_token_runs_as_printed(place: Place) -> N
     assert issued.returncode == 0, (command, issued.stderr)
     assert re.fullmatch(r"\d+\|\S+\n", issued.stdout), issued.stdout
     assert shlex.split(command)[0] in (".venv/bin/flask", str(BIN / "flask"))
+
+
+@pytest.mark.parametrize(
+    "command", [["demo", "--if-empty"], ["demo-token"], ["tokens", "list"], ["database", "check"]]
+)
+def test_an_admin_command_on_an_unreachable_database_is_one_line(
+    place: Place, command: list[str]
+) -> None:
+    """What `make run` runs, and the commands it names, run by hand: no traceback."""
+    place.database = closed_port_url("postgresql")
+    done = subprocess.run(
+        [*FLASK, *command], env=place.env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: DATABASE_URL=postgresql://"), lines
+    assert "cannot reach the database" in lines[0]
