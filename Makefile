@@ -19,12 +19,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# `python -m eventio.database` migrates a database the API manages (empty, or with
-# alembic_version) and leaves an existing (Laravel-made) one as it is, saying so in a line.
+# Each step stops the run with one line saying what is wrong and how to fix it: the port
+# first (before anything is written), then `python -m eventio.database`, which migrates a
+# database the API manages (empty, or with alembic_version) and leaves an existing
+# (Laravel-made) one as it is. `demo-token` prints the token kept in instance/demo-token
+# while it is valid, and issues (and keeps) a new one only when it is not.
 run: install  ## Migrate, load the demo world if empty, print a token, serve on 127.0.0.1:8000
+	@$(BIN)/python -m eventio.cli.port_check $(HOST) $(PORT)
 	@$(BIN)/python -m eventio.database
-	$(FLASK) demo --if-empty
-	@$(FLASK) demo-token --port $(PORT) 2>/dev/null || echo "No demo user in this database: issue a token with $(FLASK) tokens issue USER_ID --name NAME"
+	@$(FLASK) demo --if-empty
+	@$(FLASK) demo-token --port $(PORT) --or-hint
 	LOG_FORMAT=$${LOG_FORMAT:-text} $(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABASE_URL / REDIS_URL
@@ -52,7 +56,7 @@ test-mariadb: install  ## The suite on the local MariaDB (root, database test) a
 	TEST_DATABASE_URL=mysql://root@127.0.0.1/test TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
-# The endpoint tests on the tables a Laravel app made (shared/design/laravel-schema), with
+# The endpoint tests on the tables a Laravel app made (tests/support/laravel_schema.py), with
 # no DDL from the API: on MariaDB, then on PostgreSQL with Sanctum 2's token table (there
 # tests/auth writes tokens through the model, which names expires_at: tests/api only).
 test-laravel: install  ## The endpoint tests on Laravel-made databases (MariaDB, PostgreSQL)

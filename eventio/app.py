@@ -95,7 +95,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Shared by every worker and host on the same database; set SECRET_KEY in production.
         app.config["SECRET_KEY"] = hashlib.sha256(b"eventio:" + url.encode()).hexdigest()
     if url.startswith("sqlite:///"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        # Its owner's only: it holds the database and the demo token (eventio.cli.demo_token).
+        Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     check_url(url)  # one clear line, not a driver's traceback
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url, app.config))
     binds = {}

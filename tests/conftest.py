@@ -232,6 +232,9 @@ def empty_tables(connection: Any, tables: list[str]) -> None:
     else:
         for table in tables:
             connection.execute(text(f"DELETE FROM {table}"))
+    if connection.dialect.name == "sqlite" and inspect(connection).has_table("sqlite_sequence"):
+        # AUTOINCREMENT tables (the token table) keep their counter there after a DELETE.
+        connection.execute(text("DELETE FROM sqlite_sequence"))
     if connection.dialect.name == "postgresql":
         restarts = ", ".join(
             f"setval(pg_get_serial_sequence('{table}', 'id'), 1, false)" for table in tables

@@ -1,21 +1,18 @@
-"""`flask demo` loads a deterministic demo world; `flask demo-token` prints a token for it."""
+"""`flask demo` loads a deterministic demo world (`flask demo-token` prints a token for it)."""
 
 from __future__ import annotations
 
 import random
 import time
-from datetime import timedelta
 
 import click
 from sqlalchemy import Connection, exists, select
 
-from eventio.auth.guard import utcnow
 from eventio.cli.bulk import BulkWriter
 from eventio.cli.demo_bookings import BookingGenerator, Chunk, counts
-from eventio.cli.demo_world import DEMO_EMAIL, FLAGSHIP_EVENT, access, events
-from eventio.cli.tokens import issue_token
+from eventio.cli.demo_world import FLAGSHIP_EVENT, access, events
 from eventio.extensions import db
-from eventio.models import User
+from eventio.invocation import flask_command
 
 DEMO_TABLES = (
     "users",
@@ -87,26 +84,4 @@ def demo(if_empty: bool, bookings: int, seed: int) -> None:
     click.echo(f"Demo world loaded in {seconds:.1f}s (seed {seed}):")
     for name, count in written.items():
         click.echo(f"  {name:<24}{count:>10}")
-    click.echo(f"Event {FLAGSHIP_EVENT} is the flagship. A token: flask --app eventio demo-token")
-
-
-@click.command("demo-token")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port in the curl line.")
-def demo_token(port: int) -> None:
-    """Print a new token for the demo user. 30 days, `*`, with a curl line to try."""
-    user = db.session.execute(select(User).where(User.email == DEMO_EMAIL)).scalar()
-    if user is None:
-        raise click.ClickException(
-            f"No demo user ({DEMO_EMAIL}); load the demo world first: flask --app eventio demo"
-        )
-    now = utcnow()
-    expires_at = now + timedelta(days=30)
-    token = issue_token(db.session, user.id, "demo-token", ["*"], expires_at, now)
-    url = (
-        f"http://127.0.0.1:{port}/api/v2/event/{FLAGSHIP_EVENT}/bookings"
-        "?include=tickets.ticket,group.customer&per_page=5"
-    )
-    click.echo(f"Demo token for {user.name} <{user.email}>, expires {expires_at:%Y-%m-%d} UTC:")
-    click.echo(f"  {token}")
-    click.echo("Try:")
-    click.echo(f'  curl -H "Authorization: Bearer {token}" "{url}"')
+    click.echo(f"Event {FLAGSHIP_EVENT} is the flagship. A token: {flask_command()} demo-token")

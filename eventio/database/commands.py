@@ -15,12 +15,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from eventio.database.attach import Step, own_table_steps, plan
 from eventio.database.inspection import Inspection, inspect_database, required_tables
-from eventio.database.problems import CHECK, connection_problem, shown
+from eventio.database.problems import connection_problem, shown
 from eventio.extensions import db
+from eventio.invocation import flask_command
 from eventio.oauth import store
 
 database_cli = AppGroup("database", help="Check, attach or migrate DATABASE_URL.")
-ATTACH = "flask --app eventio database attach"
 
 
 def fail(message: str) -> click.ClickException:
@@ -46,14 +46,14 @@ def oauth_store_state() -> str | None:
             there = inspect(connection).has_table("oauth_clients")
     except DBAPIError as error:
         return connection_problem(engine.url, error, "OAUTH_DATABASE_URL")
-    return "ok" if there else f"no oauth_clients table yet: run `{ATTACH}`"
+    return "ok" if there else f"no oauth_clients table yet: run `{flask_command()} database attach`"
 
 
 def report(inspection: Inspection) -> Iterator[str]:
     """The check's lines, in the order a person reads them."""
     yield f"Database: {shown(db.engine.url)} ({inspection.dialect})"
     if inspection.managed:
-        yield "Migrations: managed by the API (`flask --app eventio db upgrade`)"
+        yield f"Migrations: managed by the API (`{flask_command()} db upgrade`)"
     else:
         yield "Migrations: not managed (no alembic_version): an existing database, served as it is"
     yield "Required tables and columns:"
@@ -140,12 +140,12 @@ def attach(print_sql: bool) -> None:
     if inspection.managed and "alembic_version" in inspection.tables:
         raise fail(
             "DATABASE_URL is migrated by the API (alembic_version): "
-            "`flask --app eventio db upgrade` keeps it complete"
+            f"`{flask_command()} db upgrade` keeps it complete"
         )
     if inspection.managed:
         raise fail(
             "DATABASE_URL holds none of the EventIO tables: "
-            "`flask --app eventio database migrate` builds them"
+            f"`{flask_command()} database migrate` builds them"
         )
     oauth_here = not current_app.config.get("OAUTH_DATABASE_URL")
     with db.engine.connect() as connection:
@@ -212,9 +212,13 @@ def migrate() -> None:
             raise fail(f"migrating {shown(db.engine.url)} failed: {error.orig or error}") from None
         return
     if not inspection.can_serve:
-        raise fail(f"DATABASE_URL lacks what the API needs: {inspection.summary()}; {CHECK}")
+        raise fail(
+            f"DATABASE_URL lacks what the API needs: {inspection.summary()}; "
+            f"run `{flask_command()} database check`"
+        )
+    flask = flask_command()
     click.echo(
         f"{shown(db.engine.url)} is an existing EventIO database (no alembic_version): "
-        f"served as it is, nothing migrated; `flask --app eventio database check` reports "
-        f"what it lacks, `{ATTACH}` adds the API's own tables and indexes."
+        f"served as it is, nothing migrated; `{flask} database check` reports "
+        f"what it lacks, `{flask} database attach` adds the API's own tables and indexes."
     )

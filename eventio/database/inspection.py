@@ -1,7 +1,7 @@
 """Read, once and cheaply, what the connected database holds and what the API needs of it.
 
 The API serves a database its own migrations made (`alembic_version` present) and one a
-Laravel EventIO app made (`shared/design/laravel-schema/`: no `alembic_version`, only
+Laravel EventIO app made (docs/compatibility.md: no `alembic_version`, only
 Laravel's indexes, maybe a read-only replica). This module says which one it is, whether
 every required table and column is there, which Sanctum generation made the token table,
 which recommended indexes are missing and whether the connection may write.

@@ -7,7 +7,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 SUPPORTED = ("postgresql", "mysql", "sqlite")
-CHECK = "run `flask --app eventio database check`"
 
 
 class UnusableDatabaseUrl(NoAppException):
@@ -15,12 +14,22 @@ class UnusableDatabaseUrl(NoAppException):
     line; gunicorn's log ends with it)."""
 
 
+# What eventio.config.database_url adds to a bare URL: not shown, so it reads as it was set.
+DRIVERS_ADDED = {"postgresql+psycopg": "postgresql", "mysql+pymysql": "mysql"}
+CHARSET_ADDED = ("charset", "utf8mb4")
+
+
 def shown(url: str | URL) -> str:
-    """The URL with its password hidden."""
+    """The URL as it was set (`postgresql://…`, not the driver's name), password hidden."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "<unparsable>"
+    if parsed.drivername in DRIVERS_ADDED:
+        parsed = parsed.set(drivername=DRIVERS_ADDED[parsed.drivername])
+    if parsed.query.get(CHARSET_ADDED[0]) == CHARSET_ADDED[1]:
+        parsed = parsed.difference_update_query([CHARSET_ADDED[0]])
+    return parsed.render_as_string(hide_password=True)
 
 
 def url_problem(url: str, setting: str = "DATABASE_URL") -> str | None:
@@ -57,6 +66,16 @@ def check_url(url: str, setting: str = "DATABASE_URL") -> None:
         raise UnusableDatabaseUrl(problem)
 
 
+def createdb(url: URL) -> str:
+    """PostgreSQL's `createdb` for the URL's database, on its server as its user."""
+    options = [
+        f"{flag} {value}"
+        for flag, value in (("-h", url.host), ("-p", url.port), ("-U", url.username))
+        if value
+    ]
+    return " ".join(["createdb", *options, url.database or ""])
+
+
 def connection_problem(url: str | URL, error: BaseException, setting: str = "DATABASE_URL") -> str:
     """What a failed connection means, in one line with the fix."""
     parsed = make_url(url)
@@ -69,7 +88,7 @@ def connection_problem(url: str | URL, error: BaseException, setting: str = "DAT
         if "does not exist" in text and "database" in text:
             return (
                 f"{where}: the database {name} does not exist; create it with "
-                f"`createdb {name}` (or `CREATE DATABASE {name};`), then try again"
+                f"`{createdb(parsed)}` (or `CREATE DATABASE {name};`), then try again"
             )
         if "password authentication failed" in text or (
             "role" in text and "does not exist" in text

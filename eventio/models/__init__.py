@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the EventIO tables (see shared/design/data-model.md)."""
+"""SQLAlchemy models of the EventIO tables, as a Laravel EventIO app makes them."""
 
 from eventio.models.access import (
     USER_MORPH_TYPE,

@@ -25,7 +25,11 @@ class PersonalAccessToken(Timestamps, db.Model):
     """Laravel Sanctum's token table: only the SHA-256 of the secret is stored."""
 
     __tablename__ = "personal_access_tokens"
-    __table_args__ = (Index(None, "tokenable_type", "tokenable_id"),)
+    # On SQLite, a revoked token's id is never given to another (migration 0005).
+    __table_args__ = (
+        Index(None, "tokenable_type", "tokenable_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = pk()
     tokenable_type: Mapped[str] = mapped_column(String(255))

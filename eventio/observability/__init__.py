@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from eventio.observability.dev_server import quiet_request_lines
 from eventio.observability.logs import configure_logging
 from eventio.observability.metrics import child_exit, init_metrics
 from eventio.observability.middleware import ObservedApp, capture_request
@@ -41,6 +42,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("METRICS_TOKEN", os.environ.get("METRICS_TOKEN") or None)
     app.config.setdefault("METRICS_ENABLED", os.environ.get("METRICS_ENABLED") or None)
     configure_logging(app.config["LOG_FORMAT"].lower(), app.config["LOG_LEVEL"])
+    # Under `flask run`, the access line is the request's only line.
+    quiet_request_lines()
     enabled = metrics_enabled(app.config)
     app.teardown_request(capture_request)
     app.wsgi_app = ObservedApp(app.wsgi_app, record_metrics=enabled)  # type: ignore[method-assign]

@@ -11,6 +11,7 @@ import orjson
 from flask import has_request_context, request
 from flask.logging import default_handler
 
+from eventio.observability.dev_server import plain_werkzeug_lines
 from eventio.observability.redact import RedactingFilter, redact
 from eventio.observability.request_id import REQUEST_ID_ENVIRON
 
@@ -144,6 +145,7 @@ def configure_logging(log_format: str, level: str) -> None:
     root.setLevel(levels[level.upper()])
     # Flask's own handler on `eventio` would print app records a second time, unformatted.
     logging.getLogger("eventio").removeHandler(default_handler)
+    plain_werkzeug_lines()
     for name in SEPARATE_LOGGERS:
         separate = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in separate.filters):

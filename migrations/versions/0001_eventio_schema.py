@@ -1,4 +1,4 @@
-"""EventIO schema: the tables of shared/design/data-model.md and their indexes.
+"""EventIO schema: the tables of eventio/models and their indexes.
 
 Revision ID: 0001
 Revises: 

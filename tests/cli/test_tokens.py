@@ -158,3 +158,17 @@ def test_revoke_refuses_an_unknown_token(run: Run) -> None:
     result = run("tokens", "revoke", 777)
     assert result.exit_code == 1
     assert "No token with id 777" in result.output
+
+
+def test_a_revoked_tokens_id_is_never_given_to_another(run: Run, client: FlaskClient) -> None:
+    """SQLite hands out the highest rowid plus one unless the table has AUTOINCREMENT:
+    revoking the newest token would give its id to the next one."""
+    user = UserFactory()
+    issued(run, user.id, "--name", "first")
+    revoked, row = issued(run, user.id, "--name", "newest")
+    revoked_id = row.id
+    assert run("tokens", "revoke", revoked_id).exit_code == 0
+    plain, row = issued(run, user.id, "--name", "after the revoke")
+    assert row.id > revoked_id
+    assert client.get("/api/v2/user", headers=bearer(revoked)).status_code == 401
+    assert client.get("/api/v2/user", headers=bearer(plain)).status_code == 200
