@@ -61,9 +61,12 @@ def cached_as(representation: str) -> str:
     return representation
 
 
-def answer(body: bytes) -> Response:
-    """The cached or computed report, in the format the request negotiated."""
-    if formats.negotiate(formats.STATS_FORMATS) == "json":
+def answer(body: bytes, representation: str | None = None) -> Response:
+    """The cached or computed report, in the format the request negotiated (negotiated
+    here when the caller has not: a warm report answered before the view runs)."""
+    if representation is None:
+        representation = formats.negotiate(formats.STATS_FORMATS)
+    if representation == "json":
         return Response(body, mimetype="application/json")
     if flag("bom"):
         body = BOM.encode() + body
@@ -107,4 +110,4 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
         wait = current_app.config["STATEMENT_TIMEOUT_MS"] / 1000 + 1
         body, hit = computed_once(cache, key, ttl, report, wait)
     g.cache_status = "hit" if hit else "miss"
-    return answer(body)
+    return answer(body, representation)

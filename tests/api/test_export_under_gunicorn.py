@@ -20,17 +20,12 @@ from sqlalchemy import insert, text
 from eventio.extensions import db
 from eventio.models import Booking
 from tests.api.conftest import Caller, url
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # More than the loopback socket buffers hold (the server's send buffer grows to 4 MiB),
 # so the export's write blocks when its reader stops.
 ROWS = 40_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(port: int, target: str, headers: dict[str, str], timeout: float) -> int:

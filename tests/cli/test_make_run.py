@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from eventio.config import database_url
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -41,12 +42,6 @@ needs_make = pytest.mark.skipif(MAKE is None, reason="needs make (apt-get instal
 @pytest.fixture(autouse=True)
 def clean_database() -> None:
     """These tests bring their own database: the suite's is not used."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -18,24 +18,13 @@ from flask.testing import FlaskClient
 from tests.conftest import ALL_AREAS
 from tests.factories import BookingFactory, EventFactory, UserFactory, grant, issue_token
 from tests.openapi.conftest import OPENAPI_URL
-from tests.support.cdp import chromium_page
+from tests.support.cdp import HEADLESS_FLAGS, chromium_page
 from tests.support.live_server import live_server
 
 DOCS_URL = "/api/v2/docs"
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT_COPY = Path(__file__).resolve().parents[2] / "docs" / "img" / "docs-page.png"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,2000",
-    "--virtual-time-budget=8000",
-]
+CHROMIUM_FLAGS = [*HEADLESS_FLAGS, "--window-size=1280,2000", "--virtual-time-budget=8000"]
 
 
 def test_the_document_and_the_page_need_no_token(client: FlaskClient) -> None:

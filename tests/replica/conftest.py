@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.support.ports import free_port
 
 
 def server_binaries() -> Path:
@@ -76,12 +77,6 @@ class Replication:
                     return
                 time.sleep(0.05)
         raise AssertionError(f"the standby did not replay up to {target} in {timeout} s")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def as_owner(owner: str | None, *command: str | Path) -> list[str]:

@@ -11,7 +11,6 @@ import http.client
 import os
 import re
 import runpy
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from eventio.oauth.clients import create_client
 from tests.conftest import StatementCounter
 from tests.factories import BookingFactory, issue_token
 from tests.support.live_server import live_server
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -224,12 +224,6 @@ def test_the_development_server_names_no_software_or_version(app: Flask) -> None
         for target in ("/health/live", "/api/v2/events", "/api/v2/nope"):
             _, headers, _ = raw_request(base, "GET", target)
             assert headers["Server"] == SERVER_BANNER, headers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

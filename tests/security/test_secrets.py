@@ -12,7 +12,6 @@ import os
 import re
 import secrets as secrets_module
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from tests.conftest import ALL_AREAS, bearer
 from tests.factories import EventFactory, UserFactory, grant, issue_token
 from tests.support.buffered_client import BufferedClient
 from tests.support.live_server import live_server
+from tests.support.ports import free_port
 from tests.support.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -413,9 +413,7 @@ def test_gunicorns_access_and_error_lines_hide_secrets(
 def test_a_gunicorn_served_api_logs_no_secret(app: Flask, vault: Vault, tmp_path: Path) -> None:
     """The real thing: gunicorn with gunicorn.conf.py, its access log on, everything at
     DEBUG; requests carry secrets in the header, the query, the path and the form."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-FLAGS = [
+# Headless, and nothing fetched from outside: shared with the screenshot test.
+HEADLESS_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -28,8 +29,8 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--remote-debugging-pipe",
 ]
+FLAGS = [*HEADLESS_FLAGS, "--remote-debugging-pipe"]
 # The page's own poll of a condition: resolves with its value, or rejects at the deadline.
 WAIT_JS = """new Promise((resolve, reject) => {
   const deadline = Date.now() + %d;

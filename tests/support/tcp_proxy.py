@@ -7,6 +7,8 @@ import socket
 import threading
 from collections.abc import Iterator
 
+from tests.support.ports import free_port
+
 
 class TcpProxy:
     """Listens on 127.0.0.1:<port> and forwards to `target`; `cut()` drops every
@@ -17,13 +19,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
-        self.port = self._free_port()
-
-    @staticmethod
-    def _free_port() -> int:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return int(probe.getsockname()[1])
+        self.port = free_port()
 
     @property
     def up(self) -> bool:
