@@ -20,26 +20,26 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Each step stops the run with one line saying what is wrong and how to fix it: the port
-# first (before anything is written), then `python -m eventio.database`, which migrates a
+# first (before anything is written), then `python -m eventio.db`, which migrates a
 # database the API manages (empty, or with alembic_version) and leaves an existing
 # (Laravel-made) one as it is. `demo-token` prints the token kept in instance/demo-token
 # while it is valid, and issues (and keeps) a new one only when it is not.
 run: install  ## Migrate, load the demo world if empty, print a token, serve on 127.0.0.1:8000
 	@$(BIN)/python -m eventio.cli.port_check $(HOST) $(PORT)
-	@$(BIN)/python -m eventio.database
+	@$(BIN)/python -m eventio.db
 	@$(FLASK) demo --if-empty
 	@$(FLASK) demo-token --port $(PORT) --or-hint
 	LOG_FORMAT=$${LOG_FORMAT:-text} $(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install  ## Production-style: gunicorn (gunicorn.conf.py) against DATABASE_URL / REDIS_URL
-	@$(BIN)/python -m eventio.database
+	@$(BIN)/python -m eventio.db
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 # Needs nginx: deploy/install-nginx installs Debian's (as root). gunicorn listens on a Unix
 # socket and nginx (deploy/nginx/eventio.conf, filled at start) on HOST:PORT; every file
 # either writes is under instance/proxy/. MAX_BODY_BYTES sets both body limits.
 serve-proxy: install  ## Production topology: nginx in front of gunicorn on 127.0.0.1:8000
-	@$(BIN)/python -m eventio.database
+	@$(BIN)/python -m eventio.db
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m deploy.proxy
 
 test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)

@@ -31,7 +31,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "eventio-api"
 
 # Request size. The app answers a target (path and query) over MAX_REQUEST_LINE bytes
-# with a 414 in the contract's body (eventio/hardening.py); gunicorn's own line limit sits
+# with a 414 in the contract's body (eventio/http/input_guards.py); gunicorn's own line limit sits
 # just above it (the method, spaces and `HTTP/1.1` come on top of the target), so the app
 # is the one that answers, and a longer line is a plain 400 from gunicorn before the app.
 # 8190 is the most gunicorn accepts. Headers: 50 of them at most, each up to 8190 bytes.

@@ -30,7 +30,7 @@ class InProcessApi:
         from sqlalchemy import event
 
         from eventio import create_app
-        from eventio.extensions import db
+        from eventio.db.extensions import db
 
         self.app = create_app()
         self.client = self.app.test_client()

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from watch import MariaDBWatch, PostgresWatch, Together
 from wrk import Result
 
-from eventio.config import database_url
+from eventio.settings import database_url
 
 TABLES = ("events", "tickets", "customers", "groups", "bookings", "booking_tickets")
 

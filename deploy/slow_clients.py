@@ -226,8 +226,8 @@ def main() -> int:
     from flask_migrate import upgrade
 
     from eventio import create_app
-    from eventio.extensions import db
-    from eventio.hardening import max_body_bytes
+    from eventio.db.extensions import db
+    from eventio.http.input_guards import max_body_bytes
 
     if proxy.nginx_binary() is None:
         print("nginx is not installed: deploy/install-nginx", file=sys.stderr)

@@ -12,30 +12,26 @@ from typing import Any
 from flask import Flask
 from flask.sessions import SessionInterface
 
-from eventio import (
+from eventio import oauth, observability
+from eventio.cache.store import make_cache
+from eventio.db import mysql_session, prepared, reads, replica
+from eventio.db import state as database_state
+from eventio.db.extensions import db, migrate
+from eventio.db.problems import check_url
+from eventio.http import (
     conditional,
     errors,
-    hardening,
     health,
     index,
-    mysql_session,
+    input_guards,
     nul_characters,
-    oauth,
-    observability,
-    prepared,
     proxies,
     public_url,
     ratelimit,
     raw_paths,
-    reads,
-    replica,
 )
-from eventio.cache import make_cache
-from eventio.config import database_url, engine_options, from_environment
-from eventio.database import state as database_state
-from eventio.database.problems import check_url
-from eventio.extensions import db, migrate
-from eventio.responses import OrjsonProvider
+from eventio.http.responses import OrjsonProvider
+from eventio.settings import database_url, engine_options, from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -139,6 +135,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     nul_characters.init_app(app)
     oauth.init_app(app)
     conditional.init_app(app)
-    hardening.init_app(app)
+    input_guards.init_app(app)
     register_commands(app)
     return app

@@ -31,7 +31,7 @@ from flask_migrate import upgrade
 from sqlalchemy import make_url, text
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.fuzzing.campaign import Tally, explore
 from tests.fuzzing.checks import ERRORS_LOGGER
 from tests.fuzzing.targets import targets

@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import insert
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Booking
 from tests.conftest import ALL_AREAS
 from tests.factories import EventFactory, UserFactory, grant, issue_token

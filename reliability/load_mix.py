@@ -236,7 +236,7 @@ def issue_tokens(database_url: str, callers: Iterable[Caller]) -> dict[str, str]
     from eventio import create_app
     from eventio.auth.guard import utcnow
     from eventio.cli.tokens import issue_token
-    from eventio.extensions import db
+    from eventio.db.extensions import db
 
     with psycopg.connect(plain_url(database_url), autocommit=True) as conn:
         conn.execute("DELETE FROM personal_access_tokens WHERE name = %s", (TOKEN_NAME,))

@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from eventio import create_app
-from eventio.cache import MemoryCache
-from eventio.config import database_url, engine_options, from_environment
-from eventio.database.attach import own_table_steps
-from eventio.extensions import db
+from eventio.cache.store import MemoryCache
+from eventio.db.attach import own_table_steps
+from eventio.db.extensions import db
+from eventio.settings import database_url, engine_options, from_environment
 from tests.factories import EventFactory, UserFactory, grant, issue_token
 from tests.support.buffered_client import BufferedClient
 from tests.support.ddl_guard import DDLGuard

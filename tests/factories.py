@@ -13,7 +13,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy import insert
 
 from eventio.auth.tokens import generate_secret, hash_secret
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import (
     USER_MORPH_TYPE,
     Booking,

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Row
 
 from eventio.api import formats
 from eventio.api.flags import flag
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.querybuilder import QuerySpec
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import after, position

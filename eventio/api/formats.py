@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from eventio.api.blueprint import bp
-from eventio.errors import ApiError
+from eventio.http.errors import ApiError
 
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
 NAMES = {media_type: name for name, media_type in MEDIA_TYPES.items()}

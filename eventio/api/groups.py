@@ -13,10 +13,10 @@ from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
-from eventio.errors import ApiError
+from eventio.db.reads import reads
+from eventio.http.errors import ApiError
 from eventio.models import ACTIVE_STATUSES, STATUSES
 from eventio.querybuilder import AllowedFilter, QuerySpec
-from eventio.reads import reads
 
 GROUPS = QuerySpec(
     resources.groups,

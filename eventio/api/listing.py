@@ -18,11 +18,13 @@ from sqlalchemy import Connection, Select, Table
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from eventio import public_url
 from eventio.api import export, formats
 from eventio.api.one_row import OneRowPlans
 from eventio.auth.guard import caller, event_access, require_areas
-from eventio.errors import ApiError
+from eventio.db.reads import reads
+from eventio.http import public_url
+from eventio.http.errors import ApiError
+from eventio.http.responses import json_response
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
@@ -39,8 +41,6 @@ from eventio.querybuilder.includes import (
 from eventio.querybuilder.pagination import cursor_envelope
 from eventio.querybuilder.params import GRAMMAR, refuse_near_misses
 from eventio.querybuilder.resource import Relation
-from eventio.reads import reads
-from eventio.responses import json_response
 
 StatementView = Callable[..., Select[Any]]
 # Query parameters that do not change which rows match (so not the count).

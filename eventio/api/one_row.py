@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam
 
 from eventio.auth.permissions import EventAccess
-from eventio.prepared import PREPARE
+from eventio.db.prepared import PREPARE
 from eventio.querybuilder import BuiltQuery, QueryParams, QuerySpec
 from eventio.querybuilder.includes import IncludeTree, Scope, StatementCache, join_to_one
 

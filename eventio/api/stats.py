@@ -16,10 +16,10 @@ from eventio.api.export import BOM
 from eventio.api.flags import flag
 from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
-from eventio.cache import computed_once
-from eventio.errors import ApiError
-from eventio.prefetch import answered_if_prefetched, prefetch
-from eventio.reads import reads
+from eventio.cache.prefetch import answered_if_prefetched, prefetch
+from eventio.cache.store import computed_once
+from eventio.db.reads import reads
+from eventio.http.errors import ApiError
 from eventio.stats.report import StatsFilters, compute
 from eventio.stats.table import report_csv
 
@@ -31,7 +31,7 @@ STATS_ARGS = {
 
 
 def raw_cache_key() -> str | None:
-    """The cache key `event_stats` will read, from the raw query (see eventio.prefetch);
+    """The cache key `event_stats` will read, from the raw query (see eventio.cache.prefetch);
     None when the view will not read the cache or when the query needs webargs to say."""
     if flag("no-cache") or current_app.config["STATS_CACHE_TTL"] <= 0:
         return None

@@ -13,9 +13,9 @@ from eventio.api import formats
 from eventio.api.blueprint import bp
 from eventio.auth.guard import caller
 from eventio.auth.permissions import active_assignment
+from eventio.db.reads import reads
+from eventio.http.responses import json_response
 from eventio.models import EventRole, EventUser
-from eventio.reads import reads
-from eventio.responses import json_response
 
 EVENT_ID = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
 

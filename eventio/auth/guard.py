@@ -27,12 +27,12 @@ from eventio.auth.tokens import (
     lookup,
     verify,
 )
-from eventio.database.state import schema
-from eventio.errors import ApiError
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.db.reads import discard, reads
+from eventio.db.replica import is_recovery_conflict
+from eventio.db.state import schema
+from eventio.http.errors import ApiError
 from eventio.models import PersonalAccessToken, User
-from eventio.reads import discard, reads
-from eventio.replica import is_recovery_conflict
 
 log = logging.getLogger(__name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -96,7 +96,7 @@ def token_lookups() -> tuple[TokenStatements, TokenStatements]:
 
 
 def execute(statement: Select[Any], params: dict[str, Any]) -> list[Any]:
-    """The request's first statement, on the connection it reads on (eventio.reads).
+    """The request's first statement, on the connection it reads on (eventio.db.reads).
 
     A connection the database dropped since the last request (it restarted) is replaced
     once, so no ping is needed before each request; so is a read a standby cancelled."""

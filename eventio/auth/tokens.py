@@ -119,7 +119,7 @@ def token_statement(key: Any, expires_at: bool = True) -> Select[Any]:
         select(*token_columns(expires_at))
         .join(User, User.id == PersonalAccessToken.tokenable_id)
         .where(PersonalAccessToken.tokenable_type == USER_MORPH_TYPE, key)
-        .execution_options(prepare=True)  # eventio.prepared: a lookup by key
+        .execution_options(prepare=True)  # eventio.db.prepared: a lookup by key
     )
 
 

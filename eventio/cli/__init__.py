@@ -11,13 +11,13 @@ from flask.cli import ScriptInfo
 from sqlalchemy.exc import DBAPIError
 
 from eventio.cli import assignments, demo, demo_token, prune, roles, tokens, users
-from eventio.database.commands import database_cli
-from eventio.database.problems import connection_problem
+from eventio.cli.database import database_cli
+from eventio.db.problems import connection_problem
 
 
 def unreachable_database_in_one_line(command: click.Command) -> None:
     """A database the command cannot connect to is one line saying why and how to fix it
-    (as `python -m eventio.database` says it), not the driver's traceback."""
+    (as `python -m eventio.db` says it), not the driver's traceback."""
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             unreachable_database_in_one_line(sub)

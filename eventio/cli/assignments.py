@@ -8,7 +8,7 @@ from sqlalchemy import select, true
 
 from eventio.auth.guard import utcnow
 from eventio.cli.rows import fetch
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Event, EventRole, EventUser, User
 
 assignments_cli = AppGroup("assignments", help="Users' roles at events (event_users).")

@@ -15,7 +15,7 @@ from pymysql.converters import escape_string
 from sqlalchemy import Connection, insert, text
 
 from eventio.cli.demo_world import Table
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 BATCH = 5000
 
@@ -215,7 +215,7 @@ class MySQLWriter(BulkWriter):
         self.literal = cached_literal()
         self.indexes: dict[str, list[str]] = {}  # table -> its dropped index definitions
         self.cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        # The statement limit (eventio.mysql_session) is for serving, not for a load.
+        # The statement limit (eventio.db.mysql_session) is for serving, not for a load.
         limit = "max_statement_time" if self.mariadb() else "max_execution_time"
         names = (*self.SESSION, limit)
         self.cursor.execute("SELECT " + ", ".join(f"@@SESSION.{name}" for name in names))

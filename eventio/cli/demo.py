@@ -11,8 +11,8 @@ from sqlalchemy import Connection, exists, select
 from eventio.cli.bulk import BulkWriter
 from eventio.cli.demo_bookings import BookingGenerator, Chunk, counts
 from eventio.cli.demo_world import FLAGSHIP_EVENT, access, events
-from eventio.extensions import db
-from eventio.invocation import flask_command
+from eventio.cli.invocation import flask_command
+from eventio.db.extensions import db
 
 DEMO_TABLES = (
     "users",

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from eventio.auth.guard import utcnow
 from eventio.auth.tokens import find_token, lookup, statements_for
 from eventio.cli.demo_world import DEMO_EMAIL, FLAGSHIP_EVENT
+from eventio.cli.invocation import flask_command, shown_path
 from eventio.cli.tokens import issue_token
-from eventio.database.state import schema
-from eventio.extensions import db
-from eventio.invocation import flask_command, shown_path
+from eventio.db.extensions import db
+from eventio.db.state import schema
 from eventio.models import PersonalAccessToken, User
 
 TOKEN_FILE = "demo-token"

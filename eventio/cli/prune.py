@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Engine, delete, inspect, or_
 
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import PersonalAccessToken
 from eventio.oauth.clients import token_name
 

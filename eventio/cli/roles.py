@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from eventio.auth.guard import utcnow
 from eventio.auth.permissions import AREAS, LEVELS
 from eventio.cli.rows import fetch
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Event, EventRole, EventRolePermission
 
 roles_cli = AppGroup("roles", help="Roles of an event and their permissions.")

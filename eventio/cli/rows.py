@@ -6,7 +6,7 @@ from typing import TypeVar
 
 import click
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 Model = TypeVar("Model")
 

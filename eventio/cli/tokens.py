@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, scoped_session
 from eventio.auth.guard import utcnow
 from eventio.auth.tokens import create_token
 from eventio.cli.rows import fetch
-from eventio.database.state import schema
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.db.state import schema
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
 
 # The end of MySQL's and MariaDB's `timestamp` type, which Laravel's columns are.

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import User
 
 users_cli = AppGroup("users", help="Users, the people who hold tokens.")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models.base import BigId, Timestamps, pk
 
 USER_MORPH_TYPE = "App\\Models\\User"

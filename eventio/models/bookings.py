@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models.base import BigId, Timestamps, pk
 
 ACTIVE_STATUSES = ("provisional", "confirmed", "waiting_list")

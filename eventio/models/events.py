@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models.base import BigId, Timestamps, pk
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import OAuthClient
 from eventio.oauth import store
 from eventio.oauth.clients import create_client, revoke_client, rotate_secret

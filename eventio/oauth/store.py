@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from eventio.database.inspection import Inspection
-from eventio.errors import is_missing_schema, is_read_only
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.db.inspection import Inspection
+from eventio.http.errors import is_missing_schema, is_read_only
 
 NOT_SET_UP = (
     "OAuth needs the API's own `oauth_clients` table, which this database does not have: "

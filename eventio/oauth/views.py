@@ -11,11 +11,11 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from eventio.auth.guard import utcnow
-from eventio.database.state import schema
+from eventio.db.state import schema
+from eventio.http.responses import json_response
 from eventio.oauth import store
 from eventio.oauth.clients import find_client, issue_access_token, verify
 from eventio.oauth.store import OAuthUnavailable
-from eventio.responses import json_response
 
 bp = Blueprint("oauth", __name__)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

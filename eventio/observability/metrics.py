@@ -26,8 +26,8 @@ from prometheus_client import (
 from sqlalchemy import Engine, event
 
 from eventio.auth.guard import bearer_token
-from eventio.errors import ApiError
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.http.errors import ApiError
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Up to the gunicorn timeout (30 s); the statement timeout is 10 s.

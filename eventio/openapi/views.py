@@ -12,9 +12,9 @@ from typing import Any
 import flask_swagger_ui
 from flask import Blueprint, Flask, Response, current_app, send_from_directory, url_for
 
+from eventio.http.responses import json_response
 from eventio.openapi import page
 from eventio.openapi.document import build_document
-from eventio.responses import json_response
 
 SWAGGER_UI = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 EXTENSION = "eventio.openapi"

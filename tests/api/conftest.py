@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.factories import (
     BookingFactory,
     BookingTicketFactory,

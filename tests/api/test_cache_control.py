@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.oauth.clients import create_client
 from tests.conftest import bearer
 from tests.support.schema_mode import SCHEMA_MODE

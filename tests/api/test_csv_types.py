@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller
 from tests.factories import (
     BookingFactory,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller, assert_error
 from tests.conftest import StatementCounter
 from tests.factories import (

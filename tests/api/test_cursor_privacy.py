@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import API, Caller, assert_error
 from tests.factories import BookingFactory, CustomerFactory, GroupFactory
 

@@ -1,5 +1,5 @@
 """A thread-per-request server (Werkzeug's, `make run`) leaves no read connection behind:
-each thread's held connection goes back to the pool when the thread ends (eventio.reads)."""
+each thread's held connection goes back to the pool when the thread ends (eventio.db.reads)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import requests
 from flask import Flask
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller, url
 from tests.support.live_server import live_server
 

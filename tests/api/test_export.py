@@ -15,7 +15,7 @@ from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from eventio.api import export
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller, assert_error, url
 from tests.conftest import StatementCounter, bearer
 from tests.factories import (

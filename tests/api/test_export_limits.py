@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from eventio.api import export
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller, url
 from tests.factories import BookingFactory, TicketFactory
 

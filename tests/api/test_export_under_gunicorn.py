@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert, text
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Booking
 from tests.api.conftest import Caller, url
 from tests.support.ports import free_port

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.querybuilder import InvalidIncludeQuery
 from tests.api.conftest import Caller, assert_error
 from tests.factories import BookingFactory, BookingTicketFactory, GroupFactory, TicketFactory
@@ -36,7 +36,7 @@ def refused(api: Caller, path: str, query: str) -> str:
 
 
 def test_the_default_cap_is_ten_thousand() -> None:
-    from eventio.config import from_environment
+    from eventio.settings import from_environment
 
     assert from_environment("")["MAX_INCLUDED_ROWS"] == 10_000
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller
 from tests.conftest import ALL_AREAS, StatementCounter
 from tests.factories import (

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller, assert_error, url
 
 

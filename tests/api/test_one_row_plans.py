@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from eventio.api import one_row, resources
 from eventio.api.listing import within_path_event
 from eventio.auth.permissions import EventAccess
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller, assert_error, booking_at
 from tests.conftest import ALL_AREAS, StatementCounter, bearer
 from tests.factories import (

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import insert
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Booking, Ticket
 from tests.api.conftest import Caller
 

@@ -7,7 +7,7 @@ import http.client
 import pytest
 from flask import Flask
 
-from eventio.raw_paths import raw_path
+from eventio.http.raw_paths import raw_path
 from tests.api.conftest import API, Caller, assert_error
 from tests.support.live_server import live_server
 

@@ -2,7 +2,7 @@
 
 A plan prepared for a small event and reused for the flagship made lists slow, so only
 statements whose good plan is the same for any event (the token, one row, an include's
-rows by key) carry `prepare`; `eventio.prepared` passes it to psycopg.
+rows by key) carry `prepare`; `eventio.db.prepared` passes it to psycopg.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller
 from tests.factories import (
     BookingFactory,

@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import API
 from tests.factories import TicketFactory
 

@@ -154,7 +154,7 @@ def test_raw_bytes_that_are_not_utf8_are_a_client_error(
     """Found by the fuzzer: werkzeug decodes the raw query string as strict UTF-8 when
     `request.args` is first read, and the UnicodeDecodeError was a 500. gunicorn refuses
     such a request line itself (400), but `flask run` and other servers pass the bytes
-    on. Fixed in eventio/nul_characters.py (a 422)."""
+    on. Fixed in eventio/http/nul_characters.py (a 422)."""
     headers = {"Authorization": f"Bearer {world.token_by_name['manager']}"}
     event_id = world.home_ids()["event_id"]
     response = client.get(

@@ -1,5 +1,5 @@
 """On PostgreSQL and MySQL a worker thread reads on one autocommit connection, request
-after request (eventio.reads): no pool checkout, no session, no transaction left open in
+after request (eventio.db.reads): no pool checkout, no session, no transaction left open in
 between."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, event, text
 
-from eventio.extensions import db
-from eventio.reads import HeldConnections
+from eventio.db.extensions import db
+from eventio.db.reads import HeldConnections
 from tests.api.conftest import Caller
 
 

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import Caller, assert_reproduces
 from tests.conftest import TABLES, bearer
 

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask, session
 from flask.sessions import NullSession
 
-from eventio.extensions import db
-from eventio.pg_cursor import LazyDescription
+from eventio.db.extensions import db
+from eventio.db.pg_cursor import LazyDescription
 from tests.api.conftest import Caller
 
 

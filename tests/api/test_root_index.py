@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import assert_error
 
 INDEX_PATHS = ["/", "/api/v2", "/api/v2/"]

@@ -14,7 +14,7 @@ import redis.connection
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from eventio.cache import RedisCache
+from eventio.cache.store import RedisCache
 from eventio.stats.table import HEADER
 from tests.api.conftest import Caller, assert_error, url
 from tests.conftest import bearer

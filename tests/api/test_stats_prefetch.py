@@ -1,4 +1,4 @@
-"""Warm stats read their cache in the rate limiter's Redis round trip (eventio.prefetch).
+"""Warm stats read their cache in the rate limiter's Redis round trip (eventio.cache.prefetch).
 
 These need Redis (the limiter and the cache share it): `make test` runs them in its
 PostgreSQL + Redis pass; without Redis there is no round trip to share.
@@ -14,7 +14,7 @@ import redis.connection
 from flask import Flask, request
 from webargs import flaskparser
 
-from eventio.cache import RedisCache
+from eventio.cache.store import RedisCache
 from eventio.stats.report import StatsFilters
 from tests.api.conftest import Caller
 from tests.factories import (
@@ -178,7 +178,7 @@ def test_a_warm_report_is_sent_without_parsing_the_query_again(
     api: Caller, sold: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A report is cached only once its query was parsed and validated, so the bytes the
-    counter script brought back answer on their own (eventio.prefetch)."""
+    counter script brought back answer on their own (eventio.cache.prefetch)."""
     parsed: list[str] = []
     parse = flaskparser.parser.parse
 

@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 
 from eventio.auth.permissions import ability
 from eventio.auth.tokens import generate_secret, hash_secret
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import EventUser
 from tests.conftest import ALL_AREAS, bearer
 from tests.factories import (

@@ -13,7 +13,7 @@ from sqlalchemy import delete, update
 
 from eventio.auth.permissions import AREAS
 from eventio.auth.tokens import generate_secret, hash_secret
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import EventUser, PersonalAccessToken, User
 from tests.auth.conftest import (
     ADMIN_EVERYWHERE,

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from eventio.auth.permissions import AREAS
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.auth.conftest import (
     ADMIN_EVERYWHERE,
     API,

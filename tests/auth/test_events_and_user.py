@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from flask.testing import FlaskClient
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.auth.conftest import (
     ADMIN_EVERYWHERE,
     Caller,

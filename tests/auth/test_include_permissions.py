@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from eventio.auth.permissions import AREAS
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.auth.conftest import (
     ADMIN_EVERYWHERE,
     ROUTE_AREAS,

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, RootTransaction, Update, create_engine, selec
 from sqlalchemy.exc import OperationalError
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import PersonalAccessToken
 from tests.auth.conftest import (
     ADMIN_EVERYWHERE,

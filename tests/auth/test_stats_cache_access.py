@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from werkzeug.test import TestResponse
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.auth.conftest import (
     ADMIN_EVERYWHERE,
     Caller,

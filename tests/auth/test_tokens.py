@@ -21,7 +21,7 @@ from eventio.auth.tokens import (
     hash_secret,
     parse_abilities,
 )
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import PersonalAccessToken, User
 from tests.auth.conftest import utcnow
 from tests.factories import TokenFactory, UserFactory, issue_token

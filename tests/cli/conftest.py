@@ -8,7 +8,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 Run = Callable[..., Result]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import EventUser
 from tests.cli.conftest import Run
 from tests.conftest import bearer

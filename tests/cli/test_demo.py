@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from eventio.cli.demo import DEMO_TABLES
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Booking, BookingTicket, Customer, Event, Group, Ticket
 from tests.cli.conftest import Run
 from tests.conftest import TABLES

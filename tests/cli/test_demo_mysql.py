@@ -11,7 +11,7 @@ from sqlalchemy import text
 from eventio.cli import demo
 from eventio.cli.bulk import BulkWriter, MySQLWriter, deferrable
 from eventio.cli.demo_world import Table
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Booking, Event
 from tests.cli.conftest import Run
 from tests.cli.test_demo import count, digest, empty, load

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import PersonalAccessToken
 from tests.cli.conftest import Run
 from tests.conftest import bearer

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from eventio.config import database_url
+from eventio.settings import database_url
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,7 +250,7 @@ def test_a_second_run_prints_the_kept_token_instead_of_issuing_one(
 
 def migrated(place: Place) -> None:
     subprocess.run(
-        [str(BIN / "python"), "-m", "eventio.database"],
+        [str(BIN / "python"), "-m", "eventio.db"],
         env=place.env,
         capture_output=True,
         check=True,

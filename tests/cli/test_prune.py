@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import PersonalAccessToken
 from eventio.oauth.clients import token_name
 from tests.cli.conftest import Run

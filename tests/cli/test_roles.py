@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import EventRole, EventRolePermission
 from tests.cli.conftest import Run
 from tests.factories import EventFactory

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from eventio.auth.guard import utcnow
 from eventio.auth.tokens import find_token, hash_secret
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken
 from tests.cli.conftest import Run
 from tests.conftest import bearer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import User
 from tests.cli.conftest import Run
 from tests.factories import UserFactory

@@ -23,8 +23,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from eventio import create_app
-from eventio.config import database_url
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.settings import database_url
 from tests.support.laravel_schema import create_laravel_schema
 
 # A database of this run's own unless one is named: parallel runs never meet.

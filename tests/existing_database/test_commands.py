@@ -1,5 +1,5 @@
 """`database check`, `database attach [--sql]` and `database migrate` on an existing database,
-and `python -m eventio.database` (what `make run` / `make serve` run first) on bad URLs."""
+and `python -m eventio.db` (what `make run` / `make serve` run first) on bad URLs."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def before_serving(url: str) -> subprocess.CompletedProcess[str]:
     """What `make run` and `make serve` run first, with DATABASE_URL set to `url`."""
     environment = {**os.environ, "DATABASE_URL": url}
     return subprocess.run(
-        [sys.executable, "-m", "eventio.database"],
+        [sys.executable, "-m", "eventio.db"],
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_migrate import upgrade
 
-from eventio.database.inspection import inspect_database, recommended_indexes
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.db.inspection import inspect_database, recommended_indexes
 from tests.existing_database.conftest import Laravel
 from tests.existing_database.test_serving import read_only_app
 from tests.support.laravel_schema import drop_every_table

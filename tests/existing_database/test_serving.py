@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.existing_database.conftest import Laravel, World, bearer, fill
 
 DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME")
@@ -106,7 +106,7 @@ def test_a_token_of_another_model_is_refused(laravel: Laravel, world: World) -> 
 
 def read_only_app(laravel: Laravel, **config: Any) -> Any:
     """The app on a read-only session, as on a replica."""
-    from eventio.config import database_url, engine_options, from_environment
+    from eventio.settings import database_url, engine_options, from_environment
 
     url = database_url(laravel.url, "")
     options = engine_options(url, {**from_environment(""), "DB_POOL_SIZE": 5})

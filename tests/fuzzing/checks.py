@@ -48,7 +48,7 @@ class Outcome:
 
 
 class TracebackCatcher(logging.Handler):
-    """Keeps the traceback of the last exception `eventio.errors` logged."""
+    """Keeps the traceback of the last exception `eventio.http.errors` logged."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)

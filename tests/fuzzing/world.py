@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import STATUSES
 from eventio.querybuilder import Resource
 from tests.factories import (

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import Booking
 from eventio.oauth.clients import create_client
 from tests.conftest import ALL_AREAS

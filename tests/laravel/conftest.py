@@ -15,8 +15,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from eventio import create_app
-from eventio.config import database_url
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.settings import database_url
 from tests.laravel.world import SanctumToken, write_world
 from tests.support.buffered_client import BufferedClient
 from tests.support.ddl_guard import DDLGuard

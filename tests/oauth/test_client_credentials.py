@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import OAuthClient, PersonalAccessToken
 from eventio.oauth.clients import create_client, rotate_secret
 from tests.conftest import ALL_AREAS, bearer

@@ -14,7 +14,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.conftest import ALL_AREAS, bearer
 from tests.factories import BookingFactory, EventFactory, UserFactory, grant, issue_token
 from tests.production.conftest import POSTGRES_HOST, POSTGRES_PORT, admin_connection, postgres_url

@@ -18,7 +18,7 @@ import requests
 from flask_migrate import upgrade
 
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 from reliability.load_client import LoadClient
 from reliability.load_mix import (
     CALLERS,

@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 
 from eventio import create_app
 from eventio.app import MIGRATIONS
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.conftest import StatementCounter
 from tests.support.tcp_proxy import TcpProxy
 

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 
 from eventio import create_app
 from eventio.app import MIGRATIONS
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.production.conftest import postgres_url
 
 

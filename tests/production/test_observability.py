@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from eventio import create_app
-from eventio.cache import MemoryCache
-from eventio.errors import error_response
-from eventio.extensions import db
+from eventio.cache.store import MemoryCache
+from eventio.db.extensions import db
+from eventio.http.errors import error_response
 from eventio.observability.logs import StderrHandler, TextFormatter
 from tests.support.buffered_client import BufferedClient
 
@@ -369,7 +369,7 @@ def test_the_pool_gauges_follow_checkouts(
     observed: Flask, observed_client: FlaskClient, scrape: Scrape
 ) -> None:
     # On PostgreSQL a thread that served an API request keeps its read connection out of
-    # the pool (eventio.reads): those count as checked out, before, during and after.
+    # the pool (eventio.db.reads): those count as checked out, before, during and after.
     held = len(observed.extensions.get("eventio.reads", ()))
     during = parse_metrics(observed_client.get("/test/pool-while-connected").get_data(as_text=True))
     assert value(during, "eventio_db_pool_checked_out", engine="default") >= held + 1
@@ -408,7 +408,7 @@ WORKER = textwrap.dedent(
     import json, os, sys
     from sqlalchemy import text
     from eventio import create_app
-    from eventio.extensions import db
+    from eventio.db.extensions import db
     from eventio.observability import child_exit
 
     role, requests = sys.argv[1], int(sys.argv[2])

@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.oauth.clients import create_client
 from tests.conftest import bearer
 from tests.factories import UserFactory, issue_token

@@ -29,7 +29,7 @@ from deploy.slow_clients import (
     wait_until_live,
 )
 from eventio import create_app
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 ANSWER_WITHIN = 1.0
 BODY_LIMIT = 16384

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, event
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.db.replica import is_recovery_conflict
 from eventio.oauth.clients import create_client
-from eventio.replica import is_recovery_conflict
 from tests.conftest import ALL_AREAS, bearer
 from tests.factories import (
     BookingFactory,

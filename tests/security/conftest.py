@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import STATUSES
 from eventio.oauth.clients import create_client
 from eventio.querybuilder import QuerySpec

@@ -28,7 +28,7 @@ from werkzeug.test import TestResponse
 
 from eventio.auth.guard import utcnow
 from eventio.auth.tokens import generate_secret
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import EventUser, PersonalAccessToken, User
 from eventio.oauth.clients import create_client, revoke_client
 from tests.conftest import ALL_AREAS

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
-from eventio.hardening import DEFAULT_MAX_BODY_BYTES
+from eventio.db.extensions import db
+from eventio.http.input_guards import DEFAULT_MAX_BODY_BYTES
 from eventio.oauth.clients import create_client
 from tests.factories import UserFactory
 

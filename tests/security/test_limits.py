@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
 from eventio import create_app
-from eventio.hardening import DEFAULT_MAX_REQUEST_LINE
+from eventio.http.input_guards import DEFAULT_MAX_REQUEST_LINE
 from eventio.querybuilder import (
     InvalidFilterQuery,
     InvalidIncludeQuery,

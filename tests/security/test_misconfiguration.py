@@ -26,8 +26,8 @@ from werkzeug.test import TestResponse
 
 from eventio import create_app
 from eventio.auth.guard import utcnow
-from eventio.extensions import db
-from eventio.hardening import SERVER_BANNER, parse_origins
+from eventio.db.extensions import db
+from eventio.http.input_guards import SERVER_BANNER, parse_origins
 from eventio.oauth.clients import create_client
 from tests.conftest import StatementCounter
 from tests.factories import BookingFactory, issue_token

@@ -43,8 +43,8 @@ from eventio import create_app
 from eventio.auth.guard import utcnow
 from eventio.auth.tokens import find_token, generate_secret, hash_secret, lookup
 from eventio.cli.demo_world import DEMO_EMAIL
-from eventio.errors import ApiError
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.http.errors import ApiError
 from eventio.models import OAuthClient, PersonalAccessToken
 from eventio.oauth.clients import create_client, rotate_secret
 from eventio.oauth.views import OAuthError

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.api.conftest import collated
 from tests.factories import BookingFactory, BookingTicketFactory
 from tests.security.conftest import (

@@ -23,7 +23,7 @@ from eventio import create_app
 from eventio.auth.guard import utcnow
 from eventio.cli.demo_world import DEMO_EMAIL
 from eventio.cli.tokens import issue_token
-from eventio.extensions import db
+from eventio.db.extensions import db
 from eventio.models import User
 from eventio.oauth.clients import create_client
 from tests.support.live_server import live_server

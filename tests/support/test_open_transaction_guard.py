@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 from tests.conftest import end_open_transactions, idle_in_transaction
 
 

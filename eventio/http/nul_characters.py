@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from eventio.errors import ApiError
+from eventio.http.errors import ApiError
 
 
 def refuse_nul_characters() -> None:

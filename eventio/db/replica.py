@@ -10,9 +10,10 @@ from flask import Flask, request
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 
-log = logging.getLogger(__name__)
+# The logger keeps its name from before the package moves: log filters match on it.
+log = logging.getLogger("eventio.replica")
 
 # SQLSTATE 40001 as a standby sends it: replay needed a row version or lock a running
 # query held, and `max_standby_streaming_delay` ran out. Running it again works: the

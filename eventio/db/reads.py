@@ -36,7 +36,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 EXTENSION = "eventio.reads"

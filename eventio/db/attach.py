@@ -9,8 +9,8 @@ from sqlalchemy import BigInteger, Connection, MetaData, inspect
 from sqlalchemy.dialects import mysql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from eventio.database.inspection import OWN_TABLES, Inspection
-from eventio.extensions import NAMING_CONVENTION, db
+from eventio.db.extensions import NAMING_CONVENTION, db
+from eventio.db.inspection import OWN_TABLES, Inspection
 
 TRIGRAM_EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
 

@@ -1,7 +1,7 @@
 """Server-side prepared statements, for the statements whose plan never depends on size.
 
 psycopg prepares nothing here on its own (`prepare_threshold` is set out of reach in
-eventio.config; `None` would also make psycopg ignore `prepare=True`): a plan prepared on
+eventio.settings; `None` would also make psycopg ignore `prepare=True`): a plan prepared on
 a small event and reused for the flagship made lists slow. A statement that looks rows up
 by key (the token, one row, the rows of an include) has the same good plan everywhere, so
 it may ask to be prepared with `.execution_options(prepare=True)`: PostgreSQL then parses
@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import Engine, event
 from sqlalchemy.engine.interfaces import ExecutionContext
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 PREPARE = {"prepare": True}
 

@@ -14,7 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-log = logging.getLogger(__name__)
+# The logger keeps its name from before the package moves: log filters match on it.
+log = logging.getLogger("eventio.proxies")
 
 # A proxy on the same host (nginx in front of gunicorn), as gunicorn's FORWARDED_ALLOW_IPS.
 DEFAULT_TRUSTED_PROXIES = "127.0.0.1, ::1"

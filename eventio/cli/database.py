@@ -13,11 +13,11 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from eventio.database.attach import Step, own_table_steps, plan
-from eventio.database.inspection import Inspection, inspect_database, required_tables
-from eventio.database.problems import connection_problem, shown
-from eventio.extensions import db
-from eventio.invocation import flask_command
+from eventio.cli.invocation import flask_command
+from eventio.db.attach import Step, own_table_steps, plan
+from eventio.db.extensions import db
+from eventio.db.inspection import Inspection, inspect_database, required_tables
+from eventio.db.problems import connection_problem, shown
 from eventio.oauth import store
 
 database_cli = AppGroup("database", help="Check, attach or migrate DATABASE_URL.")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from eventio.pg_cursor import LazilyDescribedCursor
+from eventio.db.pg_cursor import LazilyDescribedCursor
 
 
 def database_url(url: str | None, instance_path: str) -> str:
@@ -45,13 +45,13 @@ def engine_options(url: str, config: dict[str, Any]) -> dict[str, Any]:
                 "options": f"-c statement_timeout={config['STATEMENT_TIMEOUT_MS']}",
                 # A plan prepared for a small event must not be reused for a large one:
                 # nothing is prepared on its own (`None` would also refuse the lookups by
-                # key that ask with `prepare=True`, see eventio.prepared).
+                # key that ask with `prepare=True`, see eventio.db.prepared).
                 "prepare_threshold": NEVER_BY_COUNT,
                 "cursor_factory": LazilyDescribedCursor,
             },
         )
     elif url.startswith("mysql"):
-        # Session time zone and statement limit: eventio.mysql_session, on each connect.
+        # Session time zone and statement limit: eventio.db.mysql_session, on each connect.
         options.update(
             pool_size=config["DB_POOL_SIZE"],
             max_overflow=config["DB_MAX_OVERFLOW"],
@@ -91,9 +91,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RETRY_AFTER_SECONDS": _int("RETRY_AFTER_SECONDS", 5),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
-        # Addresses and CIDRs whose X-Forwarded-* is honoured (eventio/proxies.py).
+        # Addresses and CIDRs whose X-Forwarded-* is honoured (eventio/http/proxies.py).
         "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES") or None,
-        # Required in production: the links of every list (eventio/public_url.py).
+        # Required in production: the links of every list (eventio/http/public_url.py).
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
         "COUNT_CACHE_TTL": _int("COUNT_CACHE_TTL", 30),
         "COUNT_CACHE_MIN_ROWS": _int("COUNT_CACHE_MIN_ROWS", 1_000),

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, event
 
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 # MariaDB: 1969 "Query execution was interrupted (max_statement_time exceeded)";
 # MySQL: 3024 "Query execution was interrupted, maximum statement execution time exceeded".

@@ -7,10 +7,11 @@ import threading
 
 from flask import Flask, current_app
 
-from eventio.database.inspection import Inspection, inspect_database
-from eventio.extensions import db
+from eventio.db.extensions import db
+from eventio.db.inspection import Inspection, inspect_database
 
-log = logging.getLogger(__name__)
+# The logger keeps its name from before the package moves: log filters match on it.
+log = logging.getLogger("eventio.database.state")
 EXTENSION = "eventio.schema"
 
 

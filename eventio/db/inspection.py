@@ -35,7 +35,7 @@ from sqlalchemy.schema import CreateIndex
 from sqlalchemy.types import TypeEngine
 
 import eventio.models  # noqa: F401  (registers every table on the metadata)
-from eventio.extensions import db
+from eventio.db.extensions import db
 
 VERSION_TABLE = "alembic_version"
 # Tables the API makes for itself (`flask --app eventio database attach`); never required.

@@ -12,9 +12,10 @@ from typing import Any
 import orjson
 import redis
 
-from eventio import prefetch
+from eventio.cache import prefetch
 
-log = logging.getLogger(__name__)
+# The logger keeps its name from before the package moves: log filters match on it.
+log = logging.getLogger("eventio.cache")
 
 
 class Cache(ABC):
@@ -97,7 +98,9 @@ class RedisCache(Cache):
         self._down = False
 
     def get_raw(self, key: str) -> bytes | None:
-        raw = prefetch.take(key)  # read in the rate limiter's round trip, see eventio.prefetch
+        raw = prefetch.take(
+            key
+        )  # read in the rate limiter's round trip, see eventio.cache.prefetch
         if raw is prefetch.MISSING:
             raw = self._call(self._client.get, key)
         return raw or None

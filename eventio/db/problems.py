@@ -14,7 +14,7 @@ class UnusableDatabaseUrl(NoAppException):
     line; gunicorn's log ends with it)."""
 
 
-# What eventio.config.database_url adds to a bare URL: not shown, so it reads as it was set.
+# What eventio.settings.database_url adds to a bare URL: not shown, so it reads as it was set.
 DRIVERS_ADDED = {"postgresql+psycopg": "postgresql", "mysql+pymysql": "mysql"}
 CHARSET_ADDED = ("charset", "utf8mb4")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response
 
+from eventio.http.public_url import absolute_url
+from eventio.http.responses import json_response
 from eventio.openapi.document import api_version
-from eventio.public_url import absolute_url
-from eventio.responses import json_response
 
 NAME = "EventIO API"
 API = "/api/v2"

@@ -27,10 +27,11 @@ from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_st
 from limits.strategies import FixedWindowRateLimiter
 from redis.commands.core import Script
 
-from eventio import prefetch
-from eventio.errors import error_response
+from eventio.cache import prefetch
+from eventio.http.errors import error_response
 
-log = logging.getLogger(__name__)
+# The logger keeps its name from before the package moves: log filters match on it.
+log = logging.getLogger("eventio.ratelimit")
 
 API = "api"
 OAUTH = "oauth"

@@ -16,12 +16,13 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from eventio import mysql_session, replica
-from eventio.extensions import db
+from eventio.db import mysql_session, replica
+from eventio.db.extensions import db
+from eventio.http.responses import json_response
 from eventio.querybuilder import InvalidQuery
-from eventio.responses import json_response
 
-log = logging.getLogger(__name__)
+# The logger keeps its name from before the package moves: log filters match on it.
+log = logging.getLogger("eventio.errors")
 # How much of an unknown path a 404 or 405 repeats.
 MAX_ROUTE_SHOWN = 300
 

@@ -1,4 +1,4 @@
-"""`python -m eventio.database`: what `make run` and `make serve` do before serving.
+"""`python -m eventio.db`: what `make run` and `make serve` do before serving.
 
 `flask --app eventio database migrate`, except that a DATABASE_URL the API cannot drive
 at all is one line here (the Flask CLI would add its usage text to it)."""
@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from eventio.config import database_url
-from eventio.database.problems import url_problem
+from eventio.db.problems import url_problem
+from eventio.settings import database_url
 
 
 def main() -> int:
@@ -21,7 +21,7 @@ def main() -> int:
         click.echo(f"Error: {problem}", err=True)
         return 1
     from eventio import create_app
-    from eventio.database.commands import migrate
+    from eventio.cli.database import migrate
 
     app = create_app()
     with app.app_context():

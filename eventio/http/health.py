@@ -15,13 +15,14 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, Response, current_app
 from sqlalchemy import Connection, Engine, inspect, text
 
-from eventio.database.inspection import Inspection, inspect_database
-from eventio.database.state import SchemaState
-from eventio.extensions import db
-from eventio.replica import lag_seconds
-from eventio.responses import json_response
+from eventio.db.extensions import db
+from eventio.db.inspection import Inspection, inspect_database
+from eventio.db.replica import lag_seconds
+from eventio.db.state import SchemaState
+from eventio.http.responses import json_response
 
-log = logging.getLogger(__name__)
+# The logger keeps its name from before the package moves: log filters match on it.
+log = logging.getLogger("eventio.health")
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 

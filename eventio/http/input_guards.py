@@ -28,8 +28,8 @@ from flask_cors import CORS
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
-from eventio.errors import ApiError, error_response
-from eventio.responses import json_response
+from eventio.http.errors import ApiError, error_response
+from eventio.http.responses import json_response
 
 DEFAULT_MAX_REQUEST_LINE = 8000
 # The API reads one body, the token request's few form fields: 16 KiB is generous.

@@ -1,1 +1,0 @@
-"""What the connected database holds, and the commands that check and attach it."""

@@ -1,0 +1,2 @@
+"""The HTTP pipeline around the views: errors, responses, conditional requests, input
+guards, rate limits, health."""
