@@ -66,9 +66,14 @@ test-laravel: install  ## The endpoint tests on Laravel-made databases (MariaDB,
 		TEST_REDIS_URL=redis://127.0.0.1:6379/15 TEST_LARAVEL_SERVERS= \
 		$(BIN)/pytest $(or $(PYTEST_ARGS),tests/api)
 
+# The library-like packages are typed strictly: the query builder, auth, the HTTP pipeline
+# and the database layer (docs/architecture.md).
+STRICT = eventio/querybuilder eventio/auth eventio/http eventio/db
+
 lint: install
 	$(BIN)/ruff check eventio tests
 	$(BIN)/ruff format --check eventio tests
+	$(BIN)/mypy $(STRICT)
 
 format: install
 	$(BIN)/ruff check --fix eventio tests
