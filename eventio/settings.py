@@ -9,6 +9,16 @@ from typing import Any
 from eventio.db.pg_cursor import LazilyDescribedCursor
 
 
+# How a setting or a flag says "off"; anything else present says "on".
+OFF = frozenset({"0", "false", "off", "no"})
+
+
+def is_on(value: object) -> bool:
+    """The one boolean parser: `0`, `false`, `off` and `no` (any case, spaces ignored) are
+    off; any other value is on."""
+    return str(value).strip().lower() not in OFF
+
+
 def database_url(url: str | None, instance_path: str) -> str:
     """Default to an SQLite file under `instance/`; psycopg 3 drives a bare `postgresql://`,
     PyMySQL a bare `mysql://` or `mariadb://` (in utf8mb4, as Laravel connects)."""
