@@ -12,6 +12,7 @@ from webargs.flaskparser import use_args
 
 from eventio.api import formats
 from eventio.api.blueprint import bp
+from eventio.api.declaration import declare
 from eventio.api.export import BOM
 from eventio.api.flags import flag
 from eventio.auth.guard import for_event
@@ -20,6 +21,7 @@ from eventio.cache.prefetch import answered_if_prefetched, prefetch
 from eventio.cache.store import computed_once
 from eventio.db.reads import reads
 from eventio.http.errors import ApiError
+from eventio.schemas.resources import StatsSchema
 from eventio.stats.report import StatsFilters, compute
 from eventio.stats.table import report_csv
 
@@ -111,3 +113,19 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
         body, hit = computed_once(cache, key, ttl, report, wait)
     g.cache_status = "hit" if hit else "miss"
     return answer(body, representation)
+
+
+# What the route declares, for its access and its docs (eventio/api/declaration.py).
+declare(
+    event_stats,
+    areas=("event",),
+    arguments=STATS_ARGS,
+    notes={
+        "ticketId": "Only the row of this ticket type (its id).",
+        "ticket": "Only ticket types whose title contains this text, ignoring case.",
+        "participant_type": "Only ticket types of this participant type (exact), e.g. `adult`.",
+    },
+    flags={"no-cache": "Recompute the statistics now and refresh the cache."},
+    response_schema=StatsSchema,
+    formats=("json", "csv"),
+)
