@@ -66,9 +66,14 @@ def still_valid(plain: str, user_id: int, now: datetime) -> bool:
     return caller is not None and caller.user_id == user_id and caller.can("*")
 
 
+def has_expiry_column() -> bool:
+    """Sanctum 2's table has no `expires_at`: its tokens never expire by themselves."""
+    return schema().get().sanctum != 2
+
+
 def expiry(plain: str) -> datetime | None:
     found = lookup(plain)
-    if found is None or found.by_hash:
+    if found is None or found.by_hash or not has_expiry_column():
         return None
     table = PersonalAccessToken.__table__.c
     return db.session.scalar(select(table.expires_at).where(table.id == found.key))
@@ -103,7 +108,7 @@ def demo_token(port: int, fresh: bool, or_hint: bool) -> None:
     if kept is not None and still_valid(kept, user.id, now):
         token, expires_at, how = kept, expiry(kept), "kept in"
     else:
-        expires_at = now + LIFETIME
+        expires_at = now + LIFETIME if has_expiry_column() else None
         token = issue_token(db.session, user.id, TOKEN_NAME, ["*"], expires_at, now)
         how = "new, kept in"
         try:

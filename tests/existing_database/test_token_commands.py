@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from eventio.cli.demo_world import DEMO_EMAIL
 from tests.existing_database.conftest import Laravel
 
 
@@ -50,3 +55,26 @@ def test_an_expiry_past_2038_is_one_clear_line_on_mysql(laravel: Laravel) -> Non
         assert "timestamp columns end in 2038-01-19" in issued.output
     else:
         assert issued.exit_code == 0, issued.output
+
+
+def test_the_demo_token_on_a_sanctum_2_table_never_expires_and_is_kept(
+    laravel: Laravel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENTIO_INSTANCE_PATH", str(tmp_path))
+    laravel.build(sanctum=2)
+    laravel.insert("users", name="Demo", email=DEMO_EMAIL)
+    app = laravel.app()
+    runner = app.test_cli_runner()
+
+    with app.app_context():  # as `flask demo-token` runs it
+        first = runner.invoke(args=["demo-token"])
+    assert first.exit_code == 0, first.output
+    assert "never expires" in first.output
+    token = (tmp_path / "demo-token").read_text().strip()
+    assert f"  {token}\n" in first.output
+
+    with app.app_context():
+        again = runner.invoke(args=["demo-token"])
+    assert again.exit_code == 0, again.output
+    assert f"  {token}\n" in again.output and "kept in" in again.output
+    assert laravel.sql("SELECT COUNT(*) FROM personal_access_tokens")[0][0] == 1
