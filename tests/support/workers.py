@@ -119,6 +119,8 @@ ONE_WORKER = {
     "tests/production/test_faults_under_load.py": "redis-faults",
     # A PostgreSQL role of a fixed name, dropped and made again by a module fixture.
     "tests/production/test_database_outages.py": "role-replica-reader",
+    # gunicorn and nginx started once for the module (on free ports, under a temp folder).
+    "tests/production/test_slow_clients.py": "nginx-topology",
     # A primary and a standby cluster per module, started on free ports.
     "tests/replica/": "replica",
 }
