@@ -42,29 +42,36 @@ serve-proxy: install  ## Production topology: nginx in front of gunicorn on 127.
 	@$(BIN)/python -m eventio.db
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m deploy.proxy
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist; 0: in this one), each on a
+# database and a Redis database of its own derived from TEST_DATABASE_URL / TEST_REDIS_URL
+# (tests/support/workers.py); a module that holds something of the machine's runs whole
+# in one worker (`--dist loadgroup`). docs/testing.md.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
 test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-sqlite: install
-	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL= TEST_REDIS_URL= $(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: install  ## The suite on the local PostgreSQL and Redis
 	TEST_DATABASE_URL=postgresql://root@127.0.0.1:5432/test TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
-		$(BIN)/pytest $(PYTEST_ARGS)
+		$(PYTEST) $(PYTEST_ARGS)
 
 test-mariadb: install  ## The suite on the local MariaDB (root, database test) and Redis
 	TEST_DATABASE_URL=mysql://root@127.0.0.1/test TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
-		$(BIN)/pytest $(PYTEST_ARGS)
+		$(PYTEST) $(PYTEST_ARGS)
 
 # The endpoint tests on the tables a Laravel app made (tests/support/laravel_schema.py), with
 # no DDL from the API: on MariaDB, then on PostgreSQL with Sanctum 2's token table (there
 # tests/auth writes tokens through the model, which names expires_at: tests/api only).
 test-laravel: install  ## The endpoint tests on Laravel-made databases (MariaDB, PostgreSQL)
 	TEST_SCHEMA=laravel TEST_DATABASE_URL=mysql://root@127.0.0.1/test \
-		TEST_REDIS_URL=redis://127.0.0.1:6379/15 $(BIN)/pytest $(or $(PYTEST_ARGS),tests/api tests/auth tests/laravel)
+		TEST_REDIS_URL=redis://127.0.0.1:6379/15 $(PYTEST) $(or $(PYTEST_ARGS),tests/api tests/auth tests/laravel)
 	TEST_SCHEMA=laravel-sanctum2 TEST_DATABASE_URL=postgresql://root@127.0.0.1:5432/test \
 		TEST_REDIS_URL=redis://127.0.0.1:6379/15 TEST_LARAVEL_SERVERS= \
-		$(BIN)/pytest $(or $(PYTEST_ARGS),tests/api)
+		$(PYTEST) $(or $(PYTEST_ARGS),tests/api)
 
 # The library-like packages are typed strictly: the query builder, auth, the HTTP pipeline
 # and the database layer (docs/architecture.md).
