@@ -355,6 +355,9 @@ class IncludePlan:
 
     resource: Resource
     serialize_row: Serializer
+    # The row's own columns, when joined ones follow them (a page's rows are served as
+    # they come: their serialiser reads its own columns and leaves the counts).
+    own: Reader | None
     counts: tuple[tuple[str, int], ...]  # (output key, where in the row)
     joined: tuple[JoinedInclude, ...]
     fetched: tuple[FetchedInclude, ...]
@@ -378,8 +381,11 @@ class IncludePlan:
     ) -> list[dict[str, Any]]:
         """The rows as items, their includes fetched `on` the connection (needed when the
         plan `loads`); a to-many include past `cap` rows raises `TooManyIncludedRows`."""
-        serialize = self.serialize_row
-        items = [serialize(row) for row in rows]
+        serialize, own = self.serialize_row, self.own
+        if own is None:
+            items = [serialize(row) for row in rows]
+        else:
+            items = [serialize(own(row)) for row in rows]  # type: ignore[arg-type]
         if self.counts:
             for row, item in zip(rows, items, strict=True):
                 for key, position in self.counts:
@@ -442,6 +448,7 @@ def plan_includes(
     return IncludePlan(
         resource=resource,
         serialize_row=resource.serializer(fields.get(resource.type)),
+        own=reader(layout, resource.keys) if join.columns else None,
         counts=tuple((key, layout.index(key)) for key in count_keys),
         joined=joined,
         fetched=fetched,

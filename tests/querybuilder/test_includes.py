@@ -445,3 +445,22 @@ def test_a_scope_whose_values_cannot_be_hashed_still_narrows_its_plan(
     assert kept.get(("books", IncludeScope(event_id=1)), build) is plan
     assert kept.get(("books", IncludeScope(event_id=2)), build) is not plan
     assert len(kept) == 2
+
+
+def test_a_one_row_plan_joins_its_to_one_includes_and_reads_them_by_name(
+    seeded: Connection, library: Library, statements: StatementLog
+) -> None:
+    plan = include_paths.plan_includes(
+        library.chapters, {"book": {"author": {}}}, no_scope, seeded.dialect.name, join_root=True
+    )
+    statement = plan.into(library.chapters.select()).where(chapters_t.c.id.in_([4, 5]))
+    before = statements.count
+    rows = seeded.execute(statement.order_by(chapters_t.c.id)).all()
+    chapters = plan.serialize(rows, on=seeded)
+
+    assert statements.count - before == 1  # the book and its author ride along
+    assert [(c["book"]["title"], c["book"]["author"]["full_name"]) for c in chapters] == [
+        ("500 Days", "Ada Lovelace"),
+        ("The axb Test", "Charles Babbage"),
+    ]
+    assert chapters == loaded(seeded, library.chapters, {"book": {"author": {}}}, ids=[4, 5])
