@@ -14,7 +14,7 @@ from flask.sessions import SessionInterface
 
 from eventio import oauth, observability
 from eventio.cache.store import make_cache
-from eventio.db import mysql_session, prepared, reads, replica
+from eventio.db import dialects, mysql_session, prepared, reads, replica
 from eventio.db import state as database_state
 from eventio.db.extensions import db, migrate
 from eventio.db.problems import check_url
@@ -109,6 +109,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     raw_paths.init_app(app)
     public_url.init_app(app)
     db.init_app(app)
+    with app.app_context():  # SQLite's functions, on this app's engines only
+        dialects.install(*db.engines.values())
     mysql_session.init_app(app)
     prepared.init_app(app)
     reads.init_app(app)

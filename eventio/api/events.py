@@ -16,6 +16,7 @@ from eventio.auth.guard import caller, for_event
 from eventio.auth.permissions import EventAccess, events_where
 from eventio.querybuilder import AllowedFilter, QuerySpec
 from eventio.querybuilder.resource import Relation
+from eventio.querybuilder.scope import IncludeScope, ScopeRule
 
 EVENTS = QuerySpec(
     resources.events,
@@ -33,19 +34,23 @@ EVENTS = QuerySpec(
 events = resources.events_t
 
 
-def readable_bookings(relation: Relation) -> Sequence[ColumnElement[bool]]:
+def readable_bookings(relation: Relation, scope: IncludeScope) -> Sequence[ColumnElement[bool]]:
     """Under `/events`, each event carries its bookings only where the caller may read them."""
     if relation.target is not resources.bookings:
         return ()
-    if not caller().can("bookings.read"):
+    if "bookings.read" not in scope.abilities or scope.user_id is None:
         return (false(),)
-    readable = events_where(caller().user_id, "bookings")
+    readable = events_where(scope.user_id, "bookings")
     return (resources.bookings_t.c.event_id.in_(readable),)
+
+
+# The caller's id and whether the token may read bookings are the scope's data.
+READABLE_BOOKINGS = ScopeRule(readable_bookings, abilities=("bookings.read",))
 
 
 @bp.get("/events")
 @requires_ability("event.read")
-@paginated(EVENTS, scope=readable_bookings)
+@paginated(EVENTS, scope=READABLE_BOOKINGS)
 def list_events() -> Select[Any]:
     """List the events where the caller's role may read event details."""
     readable = events_where(caller().user_id, "event")

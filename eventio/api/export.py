@@ -46,8 +46,9 @@ from eventio.db.extensions import db
 from eventio.querybuilder import QuerySpec
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import after, position
-from eventio.querybuilder.includes import Scope, count_key
+from eventio.querybuilder.includes import IncludePlan, count_key
 from eventio.querybuilder.ordering import OrderKey
+from eventio.querybuilder.scope import IncludeScope
 from eventio.schemas.fields import Money
 
 log = logging.getLogger(__name__)
@@ -157,8 +158,14 @@ def requested_format() -> str | None:
 
 
 def stream(
-    export_format: str, spec: QuerySpec, built: BuiltQuery, statement: Select[Any], scope: Scope
+    export_format: str,
+    spec: QuerySpec,
+    built: BuiltQuery,
+    statement: Select[Any],
+    plan: IncludePlan,
+    scope: IncludeScope,
 ) -> Response:
+    """Every row of `statement`, serialised by the list's `plan` a chunk at a time."""
     from eventio.api.listing import present  # the one serialisation path
 
     connection = export_connection()
@@ -199,7 +206,7 @@ def stream(
                     rows = next(source, None)
                     if rows is None:
                         return
-                    items = present(spec, built, rows, scope, connection, capped=True)
+                    items = present(plan, rows, scope, connection)
                 watch.handed_over()
                 yield items
         finally:

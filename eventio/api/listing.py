@@ -1,7 +1,10 @@
 """The two decorators every resource view uses: a paginated list, or one row.
 
 A view returns a `Select` not yet run; the decorator applies the endpoint's query
-declaration, checks what the includes reach, runs the statements and serialises.
+declaration, checks what the includes reach, runs the statements and serialises by the
+include plan of the request's shape (made once, kept in the app's `eventio.plans`).
+A route under `/event/<id>` calls it with the caller's `EventAccess` first; the
+includes' scope is built from that access, as data.
 A list is paged by `page` (with a total) or by `cursor` (keyset, no total), or
 streamed whole as CSV or NDJSON.
 """
@@ -10,37 +13,38 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import Any
 
-from flask import current_app, g, request
-from sqlalchemy import Connection, Select, Table
+from flask import current_app, request
+from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.api import export, formats
+from eventio.api.declaration import declare
 from eventio.api.one_row import OneRowPlans
-from eventio.auth.guard import caller, event_access, require_areas
+from eventio.auth.guard import caller, require_areas
+from eventio.auth.permissions import EventAccess
+from eventio.db.extensions import db
 from eventio.db.reads import reads
 from eventio.http import public_url
 from eventio.http.errors import ApiError
 from eventio.http.responses import json_response
+from eventio.http.state import state
 from eventio.querybuilder import PageRequest, QueryParams, QuerySpec, envelope, fetch_page
 from eventio.querybuilder.builder import BuiltQuery
 from eventio.querybuilder.cursor import CursorCodec, fetch_cursor_page
 from eventio.querybuilder.exceptions import InvalidIncludeQuery
 from eventio.querybuilder.includes import (
-    IncludeTree,
-    Scope,
+    IncludePlan,
     TooManyIncludedRows,
-    attach_joined,
-    count_key,
-    load,
+    plan_includes,
     relations,
 )
 from eventio.querybuilder.pagination import cursor_envelope
 from eventio.querybuilder.params import GRAMMAR, refuse_near_misses
-from eventio.querybuilder.resource import Relation
+from eventio.querybuilder.plan_cache import PlanCache
+from eventio.querybuilder.scope import WITHIN_EVENT, IncludeScope, ScopeRule
 
 StatementView = Callable[..., Select[Any]]
 # Query parameters that do not change which rows match (so not the count).
@@ -57,27 +61,44 @@ LIST_ENDPOINTS = {
     "event_users": "/event/{event_id}/users",
     "event_role_permissions": "/event/{event_id}/roles/{{role_id}}",
 }
+# The include plans of every endpoint, in the app's extensions (see `plans`).
+PLANS = "eventio.plans"
 
 
-def within_path_event(relation: Relation) -> Sequence[ColumnElement[bool]]:
-    """Included rows never reach beyond the event in the path."""
-    access = event_access()
-    table = relation.target.table
-    if access is None or "event_id" not in table.c:
-        return ()
-    return event_condition(table, access.event_id)
+class Plans(PlanCache[Any]):
+    """The app's include plans (lists and single rows), and its database's dialect."""
+
+    def __init__(self, dialect: str) -> None:
+        super().__init__()
+        self.dialect = dialect
 
 
-@lru_cache(maxsize=4096)
-def event_condition(table: Table, event_id: int) -> tuple[ColumnElement[bool], ...]:
-    """`table.event_id = :event_id`, one object per table and event: a statement that
-    reuses it (an include's, a joined include's) finds its cache key already derived."""
-    return (table.c.event_id == event_id,)
+def plans() -> Plans:
+    """The app's plan cache, made on first use."""
+    found: Plans | None = current_app.extensions.get(PLANS)
+    if found is None:
+        found = current_app.extensions.setdefault(PLANS, Plans(db.engine.dialect.name))
+    return found
 
 
-def authorize_includes(spec: QuerySpec, built: BuiltQuery) -> None:
+def path_access(args: tuple[Any, ...]) -> EventAccess | None:
+    """The `EventAccess` a route under `/event/<id>` passes first; None elsewhere."""
+    return args[0] if args and isinstance(args[0], EventAccess) else None
+
+
+def include_scope(rule: ScopeRule, access: EventAccess | None) -> IncludeScope:
+    """The scope of this request's includes, as data: the path's event, and the caller
+    with the abilities the rule asks about when it narrows by the caller."""
+    event_id = access.event_id if access is not None else None
+    if not rule.abilities:
+        return IncludeScope(event_id=event_id)
+    token = caller()
+    held = frozenset(a for a in rule.abilities if token.can(a))
+    return IncludeScope(event_id=event_id, user_id=token.user_id, abilities=held)
+
+
+def authorize_includes(spec: QuerySpec, built: BuiltQuery, access: EventAccess | None) -> None:
     """An include (or an include's count) that reaches another area needs that area too."""
-    access = event_access()
     if access is None:
         return
     reached = [*relations(spec.resource, built.include_tree), *built.counts]
@@ -94,25 +115,51 @@ def query_pairs() -> list[tuple[str, str]]:
     return list(request.args.items(multi=True))
 
 
-def present(
+def shape_pairs(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The parameters that shape the includes and the fields (not the rows)."""
+    return tuple((k, v) for k, v in pairs if k == "include" or k.startswith("fields"))
+
+
+def list_plan(
+    view: StatementView,
     spec: QuerySpec,
     built: BuiltQuery,
+    rule: ScopeRule,
+    scope: IncludeScope,
+    pairs: list[tuple[str, str]],
+) -> IncludePlan:
+    """The include plan of a list of this shape: made once, then a dict lookup."""
+    kept = plans()
+
+    def build() -> IncludePlan:
+        return plan_includes(
+            spec.resource,
+            built.include_tree,
+            rule.bind(scope),
+            kept.dialect,
+            fields=built.fields,
+            counts=built.counts,
+        )
+
+    return kept.get(("paginated", view, shape_pairs(pairs), scope), build)
+
+
+def present(
+    plan: IncludePlan,
     rows: Sequence[Row[Any]],
-    scope: Scope,
+    scope: IncludeScope,
     on: Connection | None = None,
-    joined: IncludeTree | None = None,
-    capped: bool = False,
 ) -> list[dict[str, Any]]:
-    """Serialise rows with the sparse fieldset, count includes and includes (fetched `on`
-    the given connection, else the request's; the `joined` part of the tree is read from
-    the rows themselves, see `join_to_one`). A `capped` answer refuses a to-many include
-    past MAX_INCLUDED_ROWS with a 422 naming the list to page through."""
-    cap = included_rows_cap() if capped else None
+    """Serialise rows by the plan (includes fetched `on` the given connection, else the
+    request's). A to-many include past MAX_INCLUDED_ROWS is refused with a 422 naming
+    the list to page through."""
     try:
-        return _present(spec, built, rows, scope, on, joined, cap)
+        if not (rows and plan.loads):
+            return plan.serialize(rows)
+        return plan.serialize(rows, on or connection(), included_rows_cap())
     except TooManyIncludedRows as error:
         raise InvalidIncludeQuery.too_many_rows(
-            error.path, error.cap, list_endpoint(error.relation.target.type)
+            error.path, error.cap, list_endpoint(error.relation.target.type, scope.event_id)
         ) from None
 
 
@@ -121,48 +168,13 @@ def included_rows_cap() -> int | None:
     return int(cap) if cap and cap > 0 else None
 
 
-def list_endpoint(included_type: str) -> str:
+def list_endpoint(included_type: str, event_id: int | None) -> str:
     """Where the rows of a too large include can be paged through."""
-    access = event_access()
     template = LIST_ENDPOINTS.get(included_type)
     if template is None:
         return f"the list of `{included_type}`"
-    event_id = str(access.event_id) if access is not None else "{event_id}"
-    return request.script_root + "/api/v2" + template.format(event_id=event_id)
-
-
-def _present(
-    spec: QuerySpec,
-    built: BuiltQuery,
-    rows: Sequence[Row[Any]],
-    scope: Scope,
-    on: Connection | None,
-    joined: IncludeTree | None,
-    cap: int | None,
-) -> list[dict[str, Any]]:
-    resource = spec.resource
-    serialize = resource.serializer(built.fields.get(resource.type))
-    items = [serialize(row) for row in rows]
-    if built.counts:
-        first = len(resource.keys)
-        keys = [count_key(relation.name) for relation in built.counts]
-        for row, item in zip(rows, items, strict=True):
-            for offset, key in enumerate(keys):
-                item[key] = row[first + offset]
-    if built.include_tree and rows:
-        session = on or connection()
-        rest = built.include_tree
-        if joined:
-            for item in items:  # the keys in the order the client named the includes
-                item.update(dict.fromkeys(rest))
-            offset = len(resource.keys) + len(built.counts)
-            attach_joined(
-                session, resource, rows, items, joined, rest, offset, scope, built.fields, cap=cap
-            )
-            rest = {name: tree_ for name, tree_ in rest.items() if name not in joined}
-        if rest:
-            load(session, resource, rows, items, rest, scope, built.fields, cap=cap)
-    return items
+    shown = str(event_id) if event_id is not None else "{event_id}"
+    return request.script_root + "/api/v2" + template.format(event_id=shown)
 
 
 def cursor_codec() -> CursorCodec:
@@ -199,7 +211,7 @@ def count_once(statement: Select[Any], key: str) -> int:
     cache = current_app.extensions["eventio.cache"]
     total = cache.get(key)
     if isinstance(total, int):
-        g.count_cache = "hit"
+        state().count_cache = "hit"
         return total
     total = int(connection().execute(statement).scalar_one())
     if total >= config["COUNT_CACHE_MIN_ROWS"] and config["COUNT_CACHE_TTL"] > 0:
@@ -208,9 +220,10 @@ def count_once(statement: Select[Any], key: str) -> int:
 
 
 def paginated(
-    spec: QuerySpec, scope: Scope = within_path_event
+    spec: QuerySpec, scope: ScopeRule = WITHIN_EVENT
 ) -> Callable[[StatementView], Callable[..., Any]]:
-    """Serve the view's statement as a filtered, sorted, paginated list with includes."""
+    """Serve the view's statement as a filtered, sorted, paginated list with includes
+    (narrowed by the `scope` rule: by default, within the path's event)."""
 
     def decorator(view: StatementView) -> Callable[..., Any]:
         @wraps(view)
@@ -219,10 +232,13 @@ def paginated(
             params = QueryParams.parse(pairs)
             built = spec.build(params)
             export_format = export.requested_format()
-            authorize_includes(spec, built)
-            statement = built.apply(view(*args, **kwargs), spec.resource, scope)
+            access = path_access(args)
+            authorize_includes(spec, built, access)
+            scoped = include_scope(scope, access)
+            plan = list_plan(view, spec, built, scope, scoped, pairs)
+            statement = built.apply(view(*args, **kwargs), spec.resource, plan.conditions)
             if export_format is not None:
-                return export.stream(export_format, spec, built, statement, scope)
+                return export.stream(export_format, spec, built, statement, plan, scoped)
             config = current_app.config
             page = PageRequest.of(
                 params.page, params.per_page, config["DEFAULT_PER_PAGE"], config["MAX_PER_PAGE"]
@@ -237,48 +253,49 @@ def paginated(
                     params.cursor,
                     page.per_page,
                 )
-                items = present(spec, built, keyset.rows, scope, capped=True)
+                items = present(plan, keyset.rows, scoped)
                 return json_response(
                     cursor_envelope(
                         items, keyset.next_cursor, keyset.prev_cursor, page.per_page, path, pairs
                     )
                 )
             rows, total = fetch_page(connection(), statement, page, count=cached_count(params))
-            items = present(spec, built, rows, scope, capped=True)
+            items = present(plan, rows, scoped)
             return json_response(envelope(items, total, page, path, pairs))
 
-        wrapper.query_spec = spec  # type: ignore[attr-defined]
-        wrapper.listing = "paginated"  # type: ignore[attr-defined]
+        declare(wrapper, query=spec, listing="paginated")
         return wrapper
 
     return decorator
 
 
-def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..., Any]]:
+def single(
+    spec: QuerySpec, label: str, scope: ScopeRule = WITHIN_EVENT
+) -> Callable[[StatementView], Callable[..., Any]]:
     """Serve the one row of the view's statement, with the list endpoint's includes."""
 
     def decorator(view: StatementView) -> Callable[..., Any]:
-        plans = OneRowPlans(spec, view, within_path_event)
+        one_row_plans = OneRowPlans(spec, view, scope)
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             formats.negotiate(formats.JSON_ONLY)  # one row has no CSV: a 406, not JSON
             pairs = query_pairs()
             refuse_near_misses(pairs, ONE_ROW_GRAMMAR)
-            kept = [(k, v) for k, v in pairs if k == "include" or k.startswith("fields")]
-            plan, values = plans.plan(args, kwargs, kept, event_access())
-            authorize_includes(spec, plan.built)
+            access = path_access(args)
+            scoped = include_scope(scope, access)
+            kept = plans()
+            plan, values = one_row_plans.plan(
+                args, kwargs, shape_pairs(pairs), scoped, kept, kept.dialect
+            )
+            authorize_includes(spec, plan.built, access)
             # One row by its key: the same plan for any event, so it is prepared.
             row = connection().execute(plan.statement, values).first()
             if row is None:
                 raise ApiError.not_found(f"{label} not found.")
-            items = present(
-                spec, plan.built, [row], within_path_event, joined=plan.joined, capped=True
-            )
-            return json_response({"data": items[0]})
+            return json_response({"data": present(plan.includes, [row], scoped)[0]})
 
-        wrapper.query_spec = spec  # type: ignore[attr-defined]
-        wrapper.listing = "single"  # type: ignore[attr-defined]
+        declare(wrapper, query=spec, listing="single")
         return wrapper
 
     return decorator

@@ -13,6 +13,7 @@ from flask import Flask
 from marshmallow import Schema
 from werkzeug.routing import BaseConverter, Rule
 
+from eventio.api.declaration import declaration_of
 from eventio.auth.permissions import ability
 from eventio.querybuilder import QuerySpec
 
@@ -87,12 +88,12 @@ class ApiView:
 
     @property
     def query_spec(self) -> QuerySpec | None:
-        return getattr(self.view, "query_spec", None)
+        return declaration_of(self.view).query
 
     @property
     def listing(self) -> str | None:
         """`paginated`, `single`, or None for a view that builds its own body."""
-        return getattr(self.view, "listing", None)
+        return declaration_of(self.view).listing
 
     @property
     def areas(self) -> tuple[str, ...]:

@@ -22,10 +22,11 @@ from eventio.querybuilder.exceptions import (
     InvalidSortQuery,
 )
 from eventio.querybuilder.filters import AllowedFilter, is_empty
-from eventio.querybuilder.includes import IncludeTree, Scope, count_column
+from eventio.querybuilder.includes import IncludeTree, count_column
 from eventio.querybuilder.ordering import OrderKey
 from eventio.querybuilder.params import QueryParams
 from eventio.querybuilder.resource import Relation, Resource
+from eventio.querybuilder.scope import Scope
 from eventio.querybuilder.sorts import AllowedSort, RequestedSort, split_direction
 from eventio.querybuilder.values import ValueParseError
 
@@ -77,8 +78,8 @@ class QuerySpec:
         )
         # Declarations are checked when the module loads, not when a client first asks.
         include_paths.check_paths(self.resource, self.allowed_includes)
-        for declared in (*self.filters, *sorts):
-            self.resource.column(declared.internal_name)
+        for name in [*(f.internal_name for f in self.filters), *(s.internal_name for s in sorts)]:
+            self.resource.column(name)
 
     @property
     def filter_names(self) -> list[str]:

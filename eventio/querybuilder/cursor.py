@@ -157,7 +157,8 @@ def after(order: Sequence[OrderKey], values: Sequence[Any], backwards: bool) -> 
 def _equal(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     if value is None:
         return column.is_(None)
-    return comparable(column) == comparable_value(column, value)
+    equal: ColumnElement[bool] = comparable(column) == comparable_value(column, value)
+    return equal
 
 
 def _beyond(key: OrderKey, value: Any, backwards: bool) -> ColumnElement[bool]:
@@ -168,8 +169,9 @@ def _beyond(key: OrderKey, value: Any, backwards: bool) -> ColumnElement[bool]:
     if value is None:
         return column.is_not(None) if descending else false()
     if descending:
-        return column < value
-    beyond = column > value
+        before: ColumnElement[bool] = column < value
+        return before
+    beyond: ColumnElement[bool] = column > value
     return or_(beyond, column.is_(None)) if key.nullable else beyond
 
 

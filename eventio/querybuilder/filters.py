@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, event, or_
+from sqlalchemy import or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.querybuilder.comparison import comparable, comparable_value, is_timestamp
@@ -42,25 +40,17 @@ class FiltersExact:
         values = [parse(item) for item in _values(value)]
         if is_timestamp(column):
             compared = comparable(column)
-            return or_(*(compared == comparable_value(column, v) for v in values))
+            matches: list[Criterion] = [compared == comparable_value(column, v) for v in values]
+            return or_(*matches)
         if len(values) == 1:
-            return column == values[0]
+            equal: Criterion = column == values[0]
+            return equal
         return column.in_(values)
 
 
-def _unicode_lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
-@event.listens_for(Engine, "connect")
-def _fold_case_beyond_ascii_on_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite's lower() folds only ASCII; partial filters must ignore case in any script."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
-
-
 class FiltersPartial:
-    """Case-insensitive substring; `%` and `_` are literal characters."""
+    """Case-insensitive substring; `%` and `_` are literal characters (on SQLite, whose
+    lower() folds only ASCII, `eventio.db.dialects` makes it fold any script)."""
 
     def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
         patterns = [f"%{escape_like(item)}%" for item in _values(value)]
@@ -80,7 +70,8 @@ class FiltersSince:
 
     def __call__(self, column: ColumnElement[Any], value: str) -> Criterion:
         instant = parse_datetime(value.strip())
-        return comparable(column) >= comparable_value(column, instant)
+        since: Criterion = comparable(column) >= comparable_value(column, instant)
+        return since
 
 
 @dataclass(frozen=True)
@@ -126,10 +117,3 @@ class AllowedFilter:
         if self.choices is None:
             return []
         return [item for item in _values(value) if item not in self.choices]
-
-
-def names(filters: Sequence[AllowedFilter]) -> list[str]:
-    return [f.name for f in filters]
-
-
-ColumnLookup = Callable[[str], ColumnElement[Any]]

@@ -1,6 +1,11 @@
-"""Includes: which relation paths a client may ask for, and their eager loading.
+"""Includes: which relation paths a client may ask for, and the plan that loads them.
 
-Each relation level is one statement (`WHERE key IN (…)` over the keys of the level
+`plan_includes` makes an immutable `IncludePlan` once per request shape: each include is
+a strategy (`JoinedInclude`: a to-one relation read from its parent's own row;
+`FetchedInclude`: rows fetched by their parents' keys), knowing its columns by name, and
+the plan serialises a request's rows itself (`plan.serialize(rows, on=…)`).
+
+Each fetched level is one statement (`WHERE key IN (…)` over the keys of the level
 above), so the number of statements never grows with the page size.
 
 A to-many include may carry at most `cap` rows per response: each such level reads at
@@ -10,12 +15,12 @@ it finds more, so an event of 200k bookings is never read whole for one answer.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Generic, TypeVar
+from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Integer, Select, and_, any_, bindparam, func, select
 from sqlalchemy.engine import Row
@@ -23,11 +28,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
-from eventio.querybuilder.resource import Relation, Resource
+from eventio.querybuilder.resource import Relation, Resource, Serializer
+from eventio.querybuilder.scope import Scope
 
 IncludeTree = dict[str, "IncludeTree"]
-Kept = TypeVar("Kept")
-Scope = Callable[[Relation], Sequence[ColumnElement[bool]]]
 # Keys per IN list; well under SQLite's and PostgreSQL's bound parameter limits.
 KEYS_PER_STATEMENT = 10_000
 ROW_CAP = "row_cap"
@@ -90,257 +94,20 @@ def load(
     fields: Mapping[str, frozenset[str]] | None = None,
     *,
     cap: int | None = None,
-    path: str = "",
 ) -> None:
-    """Attach each included relation to `items` (the serialised `rows`), level by level.
-
-    A relation that holds one row, included under another include (`tickets.ticket`,
-    `group.customer`), is joined into its parent's statement rather than fetched by one
-    of its own. `fields` maps a resource type to the output fields to keep. A to-many
-    level past `cap` rows raises `TooManyIncludedRows` (`path` names where the tree is).
-    """
-    fields = fields or {}
-    for name, subtree in include_tree.items():
-        relation = resource.relations[name]
-        target = relation.target
-        here = path + name
-        local = resource.index(relation.local_key)
-        keys = list(dict.fromkeys(row[local] for row in rows if row[local] is not None))
-        joined: IncludeTree = {c: {} for c in subtree if joinable(target.relations[c])}
-        separate = {child: tree_ for child, tree_ in subtree.items() if child not in joined}
-        limit = cap if relation.many else None
-        fetched = _fetch(session, relation, keys, scope, list(joined), limit) if keys else []
-        if limit is not None and len(fetched) > limit:
-            raise TooManyIncludedRows(here, relation, limit)
-        width = len(target.keys)
-        child_rows = [tuple(row[:width]) for row in fetched]
-        serialize = target.serializer(fields.get(target.type))
-        child_items = [serialize(row) for row in child_rows]
-        # The joined children's columns follow the child's own in each fetched row.
-        attach_joined(
-            session,
-            target,
-            fetched,
-            child_items,
-            joined,
-            subtree,
-            width,
-            scope,
-            fields,
-            cap=cap,
-            path=here + ".",
-        )
-        if separate and child_rows:
-            load(
-                session,
-                target,
-                child_rows,
-                child_items,
-                separate,
-                scope,
-                fields,
-                cap=cap,
-                path=here + ".",
-            )
-        _attach(relation, name, rows, items, local, child_rows, child_items)
+    """Attach each included relation to `items` (the serialised `rows`), level by level,
+    with a plan built for this call alone (`plan_includes` builds one to keep)."""
+    plan = plan_includes(resource, include_tree, scope, dialect_of(session), fields=fields)
+    plan.attach(session, rows, items, cap)
 
 
-def join_to_one(
-    statement: Select[Any], resource: Resource, include_tree: IncludeTree, scope: Scope
-) -> tuple[Select[Any], IncludeTree]:
-    """Join the tree's to-one includes from plain tables (and theirs, level after level)
-    into the statement of `resource`'s own rows, scoped like any include; the joined part
-    of the tree. For one row by key (`single`): its plan stays a lookup by key, and
-    `group.customer` costs no statement of its own. A page keeps separate statements: a
-    join there could change how the page itself is planned.
-
-    The joins and their columns are built once per shape and scope, like an include's
-    statement: building them took as long as running the statement they save."""
-    steps, joined = joined_steps(resource, include_tree, scope)
-    if not steps:
-        return statement, {}
-    key = steps_key(steps)
-
-    def build() -> JoinPlan:
-        return join_plan(resource, steps)
-
-    plan = build() if key is None else join_plans.get((resource, key), build)
-    return statement.add_columns(*plan.columns).select_from(plan.from_), joined
-
-
-@dataclass(frozen=True)
-class JoinStep:
-    """One to-one relation joined: from `parent` (through `parent_alias`, None for the
-    statement's own table), with the scope's conditions on the joined table."""
-
-    parent: Resource
-    name: str
-    parent_alias: Any
-    conditions: tuple[ColumnElement[bool], ...]
-
-
-@dataclass(frozen=True)
-class JoinPlan:
-    from_: Any
-    columns: tuple[Any, ...]
-
-
-def joined_steps(
-    resource: Resource, include_tree: IncludeTree, scope: Scope
-) -> tuple[list[JoinStep], IncludeTree]:
-    """The tree's relations that can be joined into a statement of `resource`'s rows, in
-    the order of their columns, and the part of the tree they make up."""
-    steps: list[JoinStep] = []
-    joined: IncludeTree = {}
-    _walk_joins(resource, include_tree, scope, None, joined, steps, set())
-    return steps, joined
-
-
-def steps_key(steps: Sequence[JoinStep]) -> tuple[Any, ...] | None:
-    """What tells joins apart: each step's relation, where it hangs from and its scope's
-    values (see `scope_key`); None when a scope cannot be told apart."""
-    key = []
-    for step in steps:
-        scoped = scope_key(step.conditions)
-        if scoped is None:
-            return None
-        alias = None if step.parent_alias is None else str(step.parent_alias.name)
-        key.append((step.parent, step.name, alias, scoped))
-    return tuple(key)
-
-
-def _walk_joins(
-    parent: Resource,
-    subtree: IncludeTree,
-    scope: Scope,
-    parent_alias: Any,
-    joined: IncludeTree,
-    steps: list[JoinStep],
-    aliases: set[str],
-) -> None:
-    """The joinable relations of the tree, depth first: the order of their columns."""
-    for name, children in subtree.items():
-        relation = parent.relations[name]
-        if not joinable(relation):
-            continue
-        shape = joined_shape(parent, name)
-        if shape.alias.name in aliases:
-            continue
-        aliases.add(shape.alias.name)
-        steps.append(JoinStep(parent, name, parent_alias, tuple(scope(relation))))
-        joined[name] = {}
-        _walk_joins(relation.target, children, scope, shape.alias, joined[name], steps, aliases)
-
-
-def join_plan(resource: Resource, steps: Sequence[JoinStep]) -> JoinPlan:
-    """The `LEFT JOIN`s of `steps` onto what `resource` selects from, and their columns."""
-    from_: Any = resource.table if resource.from_ is None else resource.from_
-    columns: list[Any] = []
-    for step in steps:
-        shape = joined_shape(step.parent, step.name)
-        on = shape.on
-        if step.parent_alias is not None:
-            on = ClauseAdapter(step.parent_alias).traverse(on)
-        condition = and_(on, *(shape.adapt(c) for c in step.conditions))
-        from_ = from_.outerjoin(shape.alias, condition)
-        columns.extend(shape.columns)
-    return JoinPlan(from_, tuple(columns))
-
-
-def attach_joined(
-    session: Session | Connection,
-    resource: Resource,
-    rows: Sequence[Sequence[Any]],
-    items: Sequence[dict[str, Any]],
-    joined: IncludeTree,
-    include_tree: IncludeTree,
-    offset: int,
-    scope: Scope,
-    fields: Mapping[str, frozenset[str]],
-    *,
-    cap: int | None = None,
-    path: str = "",
-) -> int:
-    """Serialise the `joined` relations' columns, which follow each row's own from
-    `offset` (added by `join_to_one`, or by `include_statement` to an include's rows), into
-    `items`; then load what those relations include beyond the join. The offset after."""
-    for name, joined_children in joined.items():
-        relation = resource.relations[name]
-        target = relation.target
-        width = len(target.keys)
-        remote = target.index(relation.remote_key)
-        serialize = target.serializer(fields.get(target.type))
-        # Many parents share one joined row (every line of a page names one of a few
-        # tickets): each distinct row is serialised once, and its dict shared.
-        found: dict[tuple[Any, ...], dict[str, Any]] = {}
-        with_child: list[Sequence[Any]] = []
-        child_items: list[dict[str, Any]] = []
-        for row, parent in zip(rows, items, strict=True):
-            joined_row = tuple(row[offset : offset + width])
-            if joined_row[remote] is None:
-                parent[name] = None
-                continue
-            item = found.get(joined_row)
-            if item is None:
-                item = found[joined_row] = serialize(joined_row)
-            parent[name] = item
-            with_child.append(row)
-            child_items.append(item)
-        subtree = include_tree[name]
-        offset = attach_joined(
-            session,
-            target,
-            with_child,
-            child_items,
-            joined_children,
-            subtree,
-            offset + width,
-            scope,
-            fields,
-            cap=cap,
-            path=f"{path}{name}.",
-        )
-        separate = {child: t for child, t in subtree.items() if child not in joined_children}
-        if separate and found:
-            load(
-                session,
-                target,
-                list(found),
-                list(found.values()),
-                separate,
-                scope,
-                fields,
-                cap=cap,
-                path=f"{path}{name}.",
-            )
-    return offset
+def dialect_of(session: Session | Connection) -> str:
+    return (session.get_bind() if isinstance(session, Session) else session).dialect.name
 
 
 def joinable(relation: Relation) -> bool:
     """One row, from a plain table: it can ride along in the parent's statement."""
     return not relation.many and relation.target.from_ is None
-
-
-def _attach(
-    relation: Relation,
-    name: str,
-    rows: Sequence[Sequence[Any]],
-    items: Sequence[dict[str, Any]],
-    local: int,
-    child_rows: Sequence[Sequence[Any]],
-    child_items: Sequence[dict[str, Any]],
-) -> None:
-    remote = relation.target.index(relation.remote_key)
-    if relation.many:
-        by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for row, item in zip(child_rows, child_items, strict=True):
-            by_key[row[remote]].append(item)
-        for row, parent in zip(rows, items, strict=True):
-            parent[name] = by_key.get(row[local], [])
-    else:
-        one = {row[remote]: item for row, item in zip(child_rows, child_items, strict=True)}
-        for row, parent in zip(rows, items, strict=True):
-            parent[name] = one.get(row[local])
 
 
 def count_column(relation: Relation, parent: Resource, scope: Scope) -> Any:
@@ -390,8 +157,6 @@ class JoinedShape:
 
 
 KEYS = "keys"
-# Include statements built once per shape and scope (see `include_statement`).
-STATEMENTS_KEPT = 1024
 
 
 def keys_match(column: ColumnElement[Any], dialect: str, one: bool) -> ColumnElement[bool]:
@@ -419,120 +184,403 @@ def bound_keys(keys: Sequence[Any], dialect: str) -> dict[str, Any]:
     return {KEYS: keys[0] if single_key(keys, dialect) else list(keys)}
 
 
-def scope_key(conditions: Sequence[ColumnElement[bool]]) -> tuple[Any, ...] | None:
-    """The scope's conditions by shape and by every value they bind, so that a statement
-    built for one scope is never reused for another (another event, another caller);
-    None when that cannot be told (an uncacheable clause, an unhashable value)."""
-    key: list[Any] = []
-    for condition in conditions:
-        cache_key = condition._generate_cache_key()
-        if cache_key is None:
-            return None
-        values = tuple(_hashable(b.effective_value) for b in cache_key.bindparams)
-        try:
-            hash(values)
-        except TypeError:
-            return None
-        key.append((cache_key.key, values))
-    return tuple(key)
+Reader = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+def reader(layout: Sequence[str], names: Sequence[str]) -> Reader:
+    """Read the columns `names` (in that order) from a row laid out as `layout`; the
+    positions are found once, when the plan is made."""
+    positions = [layout.index(name) for name in names]
+    if len(positions) == 1:
+        position = positions[0]
+        return lambda row: (row[position],)
+    return itemgetter(*positions)
 
 
-class StatementCache(Generic[Kept]):
-    """The include statements (or joins) already built, least recently used dropped first.
-
-    Building a statement and deriving SQLAlchemy's cache key from it cost about as much as
-    executing it; a statement object executed again reuses its memoised key."""
-
-    def __init__(self, size: int = STATEMENTS_KEPT) -> None:
-        self._size = size
-        self._kept: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...], build: Callable[[], Kept]) -> Kept:
-        with self._lock:
-            statement = self._kept.get(key)
-            if statement is not None:
-                self._kept.move_to_end(key)
-                return statement
-        statement = build()
-        with self._lock:
-            self._kept[key] = statement
-            while len(self._kept) > self._size:
-                self._kept.popitem(last=False)
-        return statement
-
-    def __len__(self) -> int:
-        return len(self._kept)
+def joined_labels(alias: Any, resource: Resource) -> tuple[str, ...]:
+    """The names a joined relation's columns take in its parent's statement."""
+    return tuple(f"{alias.name}__{key}" for key in resource.keys)
 
 
-statements: StatementCache[Select[Any]] = StatementCache()
-join_plans: StatementCache[JoinPlan] = StatementCache()
+@dataclass(frozen=True)
+class Join:
+    """The `LEFT JOIN`s made into one statement, and the labelled columns they add."""
+
+    from_: Any
+    columns: tuple[Any, ...] = ()
+
+    def then(self, shape: JoinedShape, parent_alias: Any, conditions: Sequence[Any]) -> Join:
+        on = shape.on
+        if parent_alias is not None:
+            on = ClauseAdapter(parent_alias).traverse(on)
+        condition = and_(on, *(shape.adapt(c) for c in conditions))
+        labels = joined_labels(shape.alias, shape.child.target)
+        labelled = tuple(c.label(n) for c, n in zip(shape.columns, labels, strict=True))
+        return Join(self.from_.outerjoin(shape.alias, condition), self.columns + labelled)
+
+    def into(self, statement: Select[Any]) -> Select[Any]:
+        if not self.columns:
+            return statement
+        return statement.add_columns(*self.columns).select_from(self.from_)
 
 
-def include_statement(
-    relation: Relation,
-    joined: Sequence[str],
+@dataclass(frozen=True)
+class JoinedInclude:
+    """A to-one relation read from its parent's own row (its columns joined in)."""
+
+    name: str
+    own: Reader  # the relation's columns, in its resource's key order
+    remote: int  # where its key is among them (None: no row)
+    serialize: Serializer
+    joined: tuple[JoinedInclude, ...]
+    fetched: tuple[FetchedInclude, ...]
+
+    def attach(
+        self,
+        session: Session | Connection,
+        rows: Sequence[Sequence[Any]],
+        items: Sequence[dict[str, Any]],
+        cap: int | None,
+    ) -> None:
+        name, own, remote, serialize = self.name, self.own, self.remote, self.serialize
+        # Many parents share one joined row (every line of a page names one of a few
+        # tickets): each distinct row is serialised once, and its dict shared.
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        with_child: list[Sequence[Any]] = []
+        child_items: list[dict[str, Any]] = []
+        for row, parent in zip(rows, items, strict=True):
+            values = own(row)
+            if values[remote] is None:
+                parent[name] = None
+                continue
+            item = found.get(values)
+            if item is None:
+                item = found[values] = serialize(values)  # type: ignore[arg-type]
+            parent[name] = item
+            with_child.append(row)
+            child_items.append(item)
+        for joined in self.joined:
+            joined.attach(session, with_child, child_items, cap)
+        if self.fetched and found:
+            child_rows = list(found)
+            values_items = list(found.values())
+            for fetched in self.fetched:
+                fetched.load(session, child_rows, values_items, cap)
+
+
+@dataclass(frozen=True)
+class FetchedInclude:
+    """A relation fetched by its parents' keys, in statements of its own (`KEYS_PER_STATEMENT`
+    keys each), with its own to-one relations joined in."""
+
+    name: str
+    path: str  # `group.bookings`, for the error past the cap
+    relation: Relation
+    local: int  # where the parent's key is in the parent's rows
+    remote: int  # where this relation's key is in its own columns
+    own: Reader
+    serialize: Serializer
+    # By (one key bound as one value, capped): the statements, built once.
+    statements: Mapping[tuple[bool, bool], Select[Any]]
+    joined: tuple[JoinedInclude, ...]
+    fetched: tuple[FetchedInclude, ...]
+
+    def load(
+        self,
+        session: Session | Connection,
+        rows: Sequence[Sequence[Any]],
+        items: Sequence[dict[str, Any]],
+        cap: int | None,
+    ) -> None:
+        local = self.local
+        keys = list(dict.fromkeys(row[local] for row in rows if row[local] is not None))
+        limit = cap if self.relation.many else None
+        fetched = self._fetch(session, keys, limit) if keys else []
+        if limit is not None and len(fetched) > limit:
+            raise TooManyIncludedRows(self.path, self.relation, limit)
+        own, serialize = self.own, self.serialize
+        child_rows = [own(row) for row in fetched]
+        child_items = [serialize(row) for row in child_rows]  # type: ignore[arg-type]
+        for joined in self.joined:
+            joined.attach(session, fetched, child_items, cap)
+        if child_rows:
+            for further in self.fetched:
+                further.load(session, child_rows, child_items, cap)
+        self._attach(rows, items, child_rows, child_items)
+
+    def _fetch(
+        self, session: Session | Connection, keys: list[Any], cap: int | None
+    ) -> list[Row[Any]]:
+        """The rows for `keys`, in chunks of keys; with a `cap`, no more than `cap + 1` in
+        all (one more tells that there are too many)."""
+        dialect = dialect_of(session)
+        fetched: list[Row[Any]] = []
+        capped = cap is not None
+        for start in range(0, len(keys), KEYS_PER_STATEMENT):
+            chunk = keys[start : start + KEYS_PER_STATEMENT]
+            statement = self.statements[(single_key(chunk, dialect), capped)]
+            parameters = bound_keys(chunk, dialect)
+            if cap is not None:
+                parameters[ROW_CAP] = cap + 1 - len(fetched)
+            fetched.extend(session.execute(statement, parameters).all())
+            if cap is not None and len(fetched) > cap:
+                break
+        return fetched
+
+    def _attach(
+        self,
+        rows: Sequence[Sequence[Any]],
+        items: Sequence[dict[str, Any]],
+        child_rows: Sequence[Sequence[Any]],
+        child_items: Sequence[dict[str, Any]],
+    ) -> None:
+        name, local, remote = self.name, self.local, self.remote
+        if self.relation.many:
+            by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+            for row, item in zip(child_rows, child_items, strict=True):
+                by_key[row[remote]].append(item)
+            for row, parent in zip(rows, items, strict=True):
+                parent[name] = by_key.get(row[local], [])
+        else:
+            one = {row[remote]: item for row, item in zip(child_rows, child_items, strict=True)}
+            for row, parent in zip(rows, items, strict=True):
+                parent[name] = one.get(row[local])
+
+
+@dataclass(frozen=True)
+class IncludePlan:
+    """How the rows of one request shape are serialised: the resource's own fields (sparse
+    fieldset applied), its counts, and each include by its strategy (joined into the
+    statement, or fetched by keys). Made once per shape and kept; holds no request data."""
+
+    resource: Resource
+    serialize_row: Serializer
+    # The row's own columns, when joined ones follow them (a page's rows are served as
+    # they come: their serialiser reads its own columns and leaves the counts).
+    own: Reader | None
+    counts: tuple[tuple[str, int], ...]  # (output key, where in the row)
+    joined: tuple[JoinedInclude, ...]
+    fetched: tuple[FetchedInclude, ...]
+    # The output keys set first, in the order the client named the includes (when some
+    # are joined, they would otherwise come first).
+    ordered: tuple[str, ...]
+    # The joins a one-row statement takes (`into`), and the scope the plan was made with.
+    join: Join | None
+    conditions: Scope
+
+    @property
+    def loads(self) -> bool:
+        """Whether serialising reads included rows (a connection is needed)."""
+        return bool(self.joined or self.fetched)
+
+    def serialize(
+        self,
+        rows: Sequence[Row[Any]],
+        on: Session | Connection | None = None,
+        cap: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The rows as items, their includes fetched `on` the connection (needed when the
+        plan `loads`); a to-many include past `cap` rows raises `TooManyIncludedRows`."""
+        serialize, own = self.serialize_row, self.own
+        if own is None:
+            items = [serialize(row) for row in rows]
+        else:
+            items = [serialize(own(row)) for row in rows]  # type: ignore[arg-type]
+        if self.counts:
+            for row, item in zip(rows, items, strict=True):
+                for key, position in self.counts:
+                    item[key] = row[position]
+        if rows and self.loads:
+            if on is None:
+                raise ValueError("a plan that loads includes needs a connection")
+            self.attach(on, rows, items, cap)
+        return items
+
+    def attach(
+        self,
+        session: Session | Connection,
+        rows: Sequence[Sequence[Any]],
+        items: Sequence[dict[str, Any]],
+        cap: int | None = None,
+    ) -> None:
+        """Attach the includes of `rows` to their `items`."""
+        if self.ordered:
+            blank = dict.fromkeys(self.ordered)
+            for item in items:
+                item.update(blank)
+        for joined in self.joined:
+            joined.attach(session, rows, items, cap)
+        for fetched in self.fetched:
+            fetched.load(session, rows, items, cap)
+
+    def into(self, statement: Select[Any]) -> Select[Any]:
+        """The one-row statement with the joined includes' columns (see `plan_includes`)."""
+        return statement if self.join is None else self.join.into(statement)
+
+
+def plan_includes(
+    resource: Resource,
+    include_tree: IncludeTree,
     scope: Scope,
     dialect: str,
-    one: bool = False,
-    capped: bool = False,
-) -> Select[Any]:
-    """The relation's rows for the bound `keys`, each followed by the columns of its joined
-    relations, scoped like any include. A lookup by key: its plan is good for any event
-    (prepared). Built once per relation, joins, dialect, scope values and whether it
-    takes `one` key (see `keys_match`). A `capped` statement reads at most `row_cap` rows,
-    bound at execution, so one statement serves any cap."""
-    target = relation.target
-    own = tuple(scope(relation))
-    steps, _ = joined_steps(target, {name: {} for name in joined}, scope)
-    own_key, joins_key = scope_key(own), steps_key(steps)
+    *,
+    fields: Mapping[str, frozenset[str]] | None = None,
+    counts: Sequence[Relation] = (),
+    join_root: bool = False,
+) -> IncludePlan:
+    """The plan of `resource`'s rows with `include_tree`, their `counts` and `fields`.
 
-    def build() -> Select[Any]:
-        statement = target.select()
-        if steps:
-            plan = join_plan(target, steps)
-            statement = statement.add_columns(*plan.columns).select_from(plan.from_)
-        statement = statement.where(
-            keys_match(target.column(relation.remote_key), dialect, one), *own
-        ).order_by(target.table.c.id)
+    A relation that holds one row, included under another include (`tickets.ticket`,
+    `group.customer`), is joined into its parent's statement rather than fetched by one
+    of its own. With `join_root` (one row by key) the to-one relations of the row itself
+    are joined too, level after level: its plan stays a lookup by key, and
+    `group.customer` costs no statement. A page keeps separate statements: a join there
+    could change how the page itself is planned."""
+    fields = fields or {}
+    count_keys = [count_key(relation.name) for relation in counts]
+    layout = [*resource.keys, *count_keys]
+    join = Join(resource.table if resource.from_ is None else resource.from_)
+    planner = _Planner(scope, dialect, fields)
+    if join_root:
+        joined, fetched, join = planner.branch(resource, include_tree, layout, join, None, "")
+    else:
+        joined, fetched = (), planner.fetched_all(resource, include_tree, "")
+    return IncludePlan(
+        resource=resource,
+        serialize_row=resource.serializer(fields.get(resource.type)),
+        own=reader(layout, resource.keys) if join.columns else None,
+        counts=tuple((key, layout.index(key)) for key in count_keys),
+        joined=joined,
+        fetched=fetched,
+        ordered=tuple(include_tree) if joined else (),
+        join=join if join.columns else None,
+        conditions=scope,
+    )
+
+
+@dataclass(frozen=True)
+class _Planner:
+    scope: Scope
+    dialect: str
+    fields: Mapping[str, frozenset[str]]
+
+    def branch(
+        self,
+        parent: Resource,
+        subtree: IncludeTree,
+        layout: list[str],
+        join: Join,
+        parent_alias: Any,
+        path: str,
+        aliases: set[str] | None = None,
+    ) -> tuple[tuple[JoinedInclude, ...], tuple[FetchedInclude, ...], Join]:
+        """Join every to-one relation of `subtree` into the statement `join` makes (depth
+        first, their columns named in `layout`); fetch the rest."""
+        aliases = set() if aliases is None else aliases
+        joined: list[JoinedInclude] = []
+        fetched: list[FetchedInclude] = []
+        for name, children in subtree.items():
+            relation = parent.relations[name]
+            shape = joined_shape(parent, name) if joinable(relation) else None
+            if shape is None or shape.alias.name in aliases:
+                fetched.append(self.fetched_one(parent, name, children, path))
+                continue
+            aliases.add(shape.alias.name)
+            join = join.then(shape, parent_alias, tuple(self.scope(relation)))
+            labels = joined_labels(shape.alias, relation.target)
+            layout.extend(labels)
+            inner_joined, inner_fetched, join = self.branch(
+                relation.target, children, layout, join, shape.alias, f"{path}{name}.", aliases
+            )
+            joined.append(self.joined_one(relation, layout, labels, inner_joined, inner_fetched))
+        return tuple(joined), tuple(fetched), join
+
+    def joined_one(
+        self,
+        relation: Relation,
+        layout: Sequence[str],
+        labels: Sequence[str],
+        joined: tuple[JoinedInclude, ...],
+        fetched: tuple[FetchedInclude, ...],
+    ) -> JoinedInclude:
+        target = relation.target
+        return JoinedInclude(
+            name=relation.name,
+            own=reader(layout, labels),
+            remote=target.index(relation.remote_key),
+            serialize=target.serializer(self.fields.get(target.type)),
+            joined=joined,
+            fetched=fetched,
+        )
+
+    def fetched_all(
+        self, parent: Resource, subtree: IncludeTree, path: str
+    ) -> tuple[FetchedInclude, ...]:
+        return tuple(
+            self.fetched_one(parent, name, children, path) for name, children in subtree.items()
+        )
+
+    def fetched_one(
+        self, parent: Resource, name: str, subtree: IncludeTree, path: str
+    ) -> FetchedInclude:
+        """A relation in statements of its own, its direct to-one relations joined in (one
+        level: theirs are fetched from the joined rows)."""
+        relation = parent.relations[name]
+        target = relation.target
+        here = f"{path}{name}."
+        layout = list(target.keys)
+        join = Join(target.table if target.from_ is None else target.from_)
+        aliases: set[str] = set()
+        joined: list[JoinedInclude] = []
+        fetched: list[FetchedInclude] = []
+        for child, children in subtree.items():
+            child_relation = target.relations[child]
+            shape = joined_shape(target, child) if joinable(child_relation) else None
+            if shape is None or shape.alias.name in aliases:
+                fetched.append(self.fetched_one(target, child, children, here))
+                continue
+            aliases.add(shape.alias.name)
+            join = join.then(shape, None, tuple(self.scope(child_relation)))
+            labels = joined_labels(shape.alias, child_relation.target)
+            layout.extend(labels)
+            further = self.fetched_all(child_relation.target, children, f"{here}{child}.")
+            joined.append(self.joined_one(child_relation, layout, labels, (), further))
+        own = tuple(self.scope(relation))
+        statements = {
+            (one, capped): self.statement(relation, join, own, one, capped)
+            for one in ((False, True) if self.dialect == "postgresql" else (False,))
+            for capped in ((False, True) if relation.many else (False,))
+        }
+        return FetchedInclude(
+            name=name,
+            path=path + name,
+            relation=relation,
+            local=parent.index(relation.local_key),
+            remote=target.index(relation.remote_key),
+            own=reader(layout, target.keys),
+            serialize=target.serializer(self.fields.get(target.type)),
+            statements=statements,
+            joined=tuple(joined),
+            fetched=tuple(fetched),
+        )
+
+    def statement(
+        self,
+        relation: Relation,
+        join: Join,
+        conditions: Sequence[ColumnElement[bool]],
+        one: bool,
+        capped: bool,
+    ) -> Select[Any]:
+        """The relation's rows for the bound `keys`, each followed by its joined relations'
+        columns, scoped. A lookup by key: its plan is good for any event (prepared). A
+        `capped` statement reads at most `row_cap` rows, bound at execution, so one
+        statement serves any cap."""
+        target = relation.target
+        statement = join.into(target.select()).where(
+            keys_match(target.column(relation.remote_key), self.dialect, one), *conditions
+        )
+        statement = statement.order_by(target.table.c.id)
         if capped:
             statement = statement.limit(bindparam(ROW_CAP, type_=Integer()))
         return statement.execution_options(prepare=True)
-
-    if own_key is None or joins_key is None:
-        return build()  # a scope that cannot be told apart is never shared
-    return statements.get((relation, dialect, one, capped, own_key, joins_key), build)
-
-
-def _fetch(
-    session: Session | Connection,
-    relation: Relation,
-    keys: list[Any],
-    scope: Scope,
-    joined: Sequence[str] = (),
-    cap: int | None = None,
-) -> list[Row[Any]]:
-    """The relation's rows for `keys` (see `include_statement`), in chunks of keys; with a
-    `cap`, no more than `cap + 1` in all (one more tells that there are too many)."""
-    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
-    statements_by_one: dict[bool, Select[Any]] = {}
-    fetched: list[Row[Any]] = []
-    capped = cap is not None
-    for start in range(0, len(keys), KEYS_PER_STATEMENT):
-        chunk = keys[start : start + KEYS_PER_STATEMENT]
-        one = single_key(chunk, dialect)
-        if one not in statements_by_one:
-            statements_by_one[one] = include_statement(
-                relation, joined, scope, dialect, one, capped
-            )
-        parameters = bound_keys(chunk, dialect)
-        if cap is not None:
-            parameters[ROW_CAP] = cap + 1 - len(fetched)
-        fetched.extend(session.execute(statements_by_one[one], parameters).all())
-        if cap is not None and len(fetched) > cap:
-            break
-    return fetched

@@ -5,56 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
 
+from eventio.db.dialects import NullsPlaced
 from eventio.querybuilder.comparison import orderable
 
 
-class NullsPlaced(ColumnElement[Any]):
-    """`column ASC NULLS LAST` or `column DESC NULLS FIRST`: NULL is the largest value.
-
-    PostgreSQL and SQLite get exactly that SQL (PostgreSQL's indexes serve it); MySQL
-    and MariaDB have no `NULLS FIRST/LAST`, so they sort on `column IS NULL` first.
-    """
-
-    inherit_cache = True
-    _traverse_internals = [
-        ("column", InternalTraversal.dp_clauseelement),
-        ("descending", InternalTraversal.dp_boolean),
-    ]
-
-    def __init__(self, column: ColumnElement[Any], descending: bool) -> None:
-        self.column = column
-        self.descending = descending
-        self.type = column.type
-
-
-@compiles(NullsPlaced)
-def _nulls_clause(element: NullsPlaced, compiler: SQLCompiler, **kw: Any) -> str:
-    column = element.column
-    clause = column.desc().nulls_first() if element.descending else column.asc().nulls_last()
-    return compiler.process(clause, **kw)
-
-
-@compiles(NullsPlaced, "mysql")
-def _nulls_by_is_null(element: NullsPlaced, compiler: SQLCompiler, **kw: Any) -> str:
-    column = element.column
-    if element.descending:
-        return (
-            compiler.process(column.is_(None).desc(), **kw)
-            + ", "
-            + compiler.process(column.desc(), **kw)
-        )
-    return (
-        compiler.process(column.is_(None).asc(), **kw) + ", " + compiler.process(column.asc(), **kw)
-    )
-
-
 def nulls_largest(column: ColumnElement[Any], descending: bool = False) -> NullsPlaced:
-    """`column` ordered with NULLs as the largest value, on every database."""
+    """`column` ordered with NULLs as the largest value, on every database (compiled per
+    dialect in `eventio.db.dialects`)."""
     return NullsPlaced(column, descending)
 
 

@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from werkzeug.routing import Rule
 
 from eventio.api import export, resources, stats
+from eventio.api.declaration import declaration_of
 from eventio.api.stats import STATS_ARGS
 from eventio.auth.permissions import ability
 from eventio.openapi.parameters import filter_parameter
@@ -81,14 +82,14 @@ def test_every_declared_filter_sort_and_include_is_documented(
     checked = 0
     for rule in api_rules(app):
         view = app.view_functions[rule.endpoint]
-        spec: QuerySpec | None = getattr(view, "query_spec", None)
+        spec: QuerySpec | None = declaration_of(view).query
         if spec is None:
             continue
         checked += 1
         declared = parameters(operations[shape(rule.rule)])
         expected_includes = [*spec.allowed_includes, *spec.count_includes]
         assert enum(declared["include"]) == expected_includes, rule.rule
-        listing = getattr(view, "listing", None)
+        listing = declaration_of(view).listing
         if listing == "single":
             assert not [name for name in declared if name.startswith("filter[")], rule.rule
             continue

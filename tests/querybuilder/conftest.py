@@ -38,6 +38,7 @@ from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import ColumnElement
 
+from eventio.db import dialects
 from eventio.querybuilder import BuiltQuery, QueryParams, Resource
 from eventio.querybuilder.resource import Relation, Serializer
 from eventio.schemas.plan import serializer_for
@@ -220,6 +221,7 @@ def database_urls() -> list[str]:
 def connection(request: pytest.FixtureRequest) -> Iterator[Connection]:
     """Empty library tables in one transaction, rolled back after the test."""
     engine = create_engine(request.param)
+    dialects.install(engine)
     with engine.connect() as conn:
         transaction = conn.begin()
         if conn.dialect.name == "postgresql":

@@ -14,7 +14,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from eventio.querybuilder import InvalidIncludeQuery, QueryParams, QuerySpec, Resource
 from eventio.querybuilder import includes as include_paths
 from eventio.querybuilder.includes import IncludeTree, load, relations, tree, with_parents
+from eventio.querybuilder.plan_cache import PlanCache
 from eventio.querybuilder.resource import Relation
+from eventio.querybuilder.scope import IncludeScope, ScopeRule
 from tests.querybuilder.conftest import (
     Library,
     StatementLog,
@@ -367,27 +369,34 @@ def test_a_scope_with_other_values_never_reuses_a_built_statement(
 
 
 def test_the_same_include_is_built_once_and_bound_to_each_request_keys(
-    seeded: Connection, library: Library, monkeypatch: pytest.MonkeyPatch
+    seeded: Connection, library: Library
 ) -> None:
-    kept = include_paths.StatementCache()
-    monkeypatch.setattr(include_paths, "statements", kept)
     chapters = library.books.relations["chapters"]
     dialect = seeded.dialect.name
+    plan = include_paths.plan_includes(library.books, {"chapters": {}}, no_scope, dialect)
+    statements = dict(plan.fetched[0].statements)
 
-    built = include_paths.include_statement(chapters, (), no_scope, dialect)
-    one = loaded(seeded, library.books, {"chapters": {}}, ids=[1])
-    two = loaded(seeded, library.books, {"chapters": {}}, ids=[2, 4])
-    loaded(seeded, library.books, {"chapters": {}}, ids=[3])
+    def served(ids: list[int]) -> list[dict[str, Any]]:
+        statement = library.books.select().where(books_t.c.id.in_(ids)).order_by(books_t.c.id)
+        rows = seeded.execute(statement).all()
+        items = [library.books.serialize(row) for row in rows]
+        plan.attach(seeded, rows, items)
+        return items
 
-    assert include_paths.include_statement(chapters, (), no_scope, dialect) is built
+    one, two = served([1]), served([2, 4])
+    served([3])
+
+    assert dict(plan.fetched[0].statements) == statements  # built with the plan, reused
+    assert plan.fetched[0].relation is chapters
     # PostgreSQL binds one key as one value (its own statement); elsewhere one serves all.
-    assert len(kept) == (2 if dialect == "postgresql" else 1)
+    uncapped = {id(s) for (_, capped), s in statements.items() if not capped}
+    assert len(uncapped) == (2 if dialect == "postgresql" else 1)
     assert {c["book_id"] for c in one[0]["chapters"]} == {1}
     assert [{c["book_id"] for c in book["chapters"]} for book in two] == [{2}, {4}]
 
 
 def test_built_statements_are_bounded_least_recently_used_first() -> None:
-    kept = include_paths.StatementCache(size=2)
+    kept: PlanCache[int] = PlanCache(size=2)
     made = iter(range(100))
 
     def build() -> Any:
@@ -413,18 +422,45 @@ def test_a_scope_of_value_lists_is_told_apart_by_its_values(
     assert [c["number"] for c in second[0]["chapters"]] == [3]
 
 
-def test_a_scope_whose_values_cannot_be_told_apart_is_never_kept(
-    seeded: Connection, library: Library, monkeypatch: pytest.MonkeyPatch
+def test_a_scope_whose_values_cannot_be_hashed_still_narrows_its_plan(
+    seeded: Connection, library: Library
 ) -> None:
-    kept = include_paths.StatementCache()
-    monkeypatch.setattr(include_paths, "statements", kept)
+    """Plans are kept by the scope's data (`IncludeScope`), never by the SQL its rule
+    builds: a condition binding an unhashable value serves as any other."""
     unhashable = chapters_t.c.title != bindparam("title", value={"not": "hashable"}, type_=JSON)
 
-    def scope(relation: Relation) -> Sequence[ColumnElement[bool]]:
+    def narrow(relation: Relation, scope: IncludeScope) -> Sequence[ColumnElement[bool]]:
         return (unhashable,) if relation.name == "chapters" else ()
 
-    assert include_paths.scope_key((unhashable,)) is None
-    include_paths.include_statement(
-        library.books.relations["chapters"], (), scope, seeded.dialect.name
+    rule = ScopeRule(narrow)
+    kept: PlanCache[Any] = PlanCache()
+    scope = IncludeScope(event_id=1)
+
+    def build() -> Any:
+        return include_paths.plan_includes(
+            library.books, {"chapters": {}}, rule.bind(scope), seeded.dialect.name
+        )
+
+    plan = kept.get(("books", scope), build)
+    assert kept.get(("books", IncludeScope(event_id=1)), build) is plan
+    assert kept.get(("books", IncludeScope(event_id=2)), build) is not plan
+    assert len(kept) == 2
+
+
+def test_a_one_row_plan_joins_its_to_one_includes_and_reads_them_by_name(
+    seeded: Connection, library: Library, statements: StatementLog
+) -> None:
+    plan = include_paths.plan_includes(
+        library.chapters, {"book": {"author": {}}}, no_scope, seeded.dialect.name, join_root=True
     )
-    assert len(kept) == 0
+    statement = plan.into(library.chapters.select()).where(chapters_t.c.id.in_([4, 5]))
+    before = statements.count
+    rows = seeded.execute(statement.order_by(chapters_t.c.id)).all()
+    chapters = plan.serialize(rows, on=seeded)
+
+    assert statements.count - before == 1  # the book and its author ride along
+    assert [(c["book"]["title"], c["book"]["author"]["full_name"]) for c in chapters] == [
+        ("500 Days", "Ada Lovelace"),
+        ("The axb Test", "Charles Babbage"),
+    ]
+    assert chapters == loaded(seeded, library.chapters, {"book": {"author": {}}}, ids=[4, 5])

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from eventio import create_app
+from eventio.api.declaration import declaration_of
 from eventio.auth.guard import utcnow
 from eventio.db.extensions import db
 from eventio.models import STATUSES
@@ -100,8 +101,8 @@ def event_routes(app: Flask) -> tuple[EventRoute, ...]:
                 rule=rule.rule.removeprefix(API),
                 parameters=tuple(PARAMETER.findall(rule.rule)),
                 areas=tuple(getattr(view, "areas", ())),
-                spec=getattr(view, "query_spec", None),  # type: ignore[arg-type]
-                listing=getattr(view, "listing", ""),
+                spec=declaration_of(view).query,  # type: ignore[arg-type]
+                listing=declaration_of(view).listing or "",
             )
         )
     return tuple(routes)
