@@ -19,6 +19,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.api import export, formats
+from eventio.api.declaration import declare
 from eventio.api.one_row import OneRowPlans
 from eventio.auth.guard import caller, event_access, require_areas
 from eventio.db.reads import reads
@@ -247,8 +248,7 @@ def paginated(
             items = present(spec, built, rows, scope, capped=True)
             return json_response(envelope(items, total, page, path, pairs))
 
-        wrapper.query_spec = spec  # type: ignore[attr-defined]
-        wrapper.listing = "paginated"  # type: ignore[attr-defined]
+        declare(wrapper, query=spec, listing="paginated")
         return wrapper
 
     return decorator
@@ -277,8 +277,7 @@ def single(spec: QuerySpec, label: str) -> Callable[[StatementView], Callable[..
             )
             return json_response({"data": items[0]})
 
-        wrapper.query_spec = spec  # type: ignore[attr-defined]
-        wrapper.listing = "single"  # type: ignore[attr-defined]
+        declare(wrapper, query=spec, listing="single")
         return wrapper
 
     return decorator

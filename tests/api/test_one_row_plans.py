@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 
 from eventio.api import one_row, resources
 from eventio.api.listing import within_path_event
 from eventio.auth.permissions import EventAccess
 from eventio.db.extensions import db
+from eventio.http.state import state
 from tests.api.conftest import Caller, assert_error, booking_at
 from tests.conftest import ALL_AREAS, StatementCounter, bearer
 from tests.factories import (
@@ -119,7 +120,7 @@ def test_an_event_condition_is_one_object_per_table_and_event(app: Flask) -> Non
     conditions = []
     for event_id in (7, 7, 8):
         with app.test_request_context():
-            g.event_access = EventAccess(event_id=event_id, event_name="x")
+            state().event_access = EventAccess(event_id=event_id, event_name="x")
             conditions.append(within_path_event(relation))
     first, again, other = conditions
     assert first is again

@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from werkzeug.routing import Rule
 
 from eventio.api import export, resources, stats
+from eventio.api.declaration import declaration_of
 from eventio.api.stats import STATS_ARGS
 from eventio.auth.permissions import ability
 from eventio.openapi.parameters import filter_parameter
@@ -80,15 +81,15 @@ def test_every_declared_filter_sort_and_include_is_documented(
     operations = operations_by_shape(document)
     checked = 0
     for rule in api_rules(app):
-        view = app.view_functions[rule.endpoint]
-        spec: QuerySpec | None = getattr(view, "query_spec", None)
+        declaration = declaration_of(app.view_functions[rule.endpoint])
+        spec: QuerySpec | None = declaration.query
         if spec is None:
             continue
         checked += 1
         declared = parameters(operations[shape(rule.rule)])
         expected_includes = [*spec.allowed_includes, *spec.count_includes]
         assert enum(declared["include"]) == expected_includes, rule.rule
-        listing = getattr(view, "listing", None)
+        listing = declaration.listing
         if listing == "single":
             assert not [name for name in declared if name.startswith("filter[")], rule.rule
             continue
@@ -156,7 +157,7 @@ def test_each_operation_names_the_areas_and_abilities_it_needs(
 ) -> None:
     operations = operations_by_shape(document)
     for rule in api_rules(app):
-        areas = getattr(app.view_functions[rule.endpoint], "areas", ())
+        areas = declaration_of(app.view_functions[rule.endpoint]).areas
         description = operations[shape(rule.rule)]["description"]
         for area in areas:
             assert f"`{area}`" in description and f"`{ability(area)}`" in description

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from eventio import create_app
+from eventio.api.declaration import declaration_of
 from eventio.auth.guard import utcnow
 from eventio.db.extensions import db
 from eventio.models import STATUSES
@@ -94,14 +95,14 @@ def event_routes(app: Flask) -> tuple[EventRoute, ...]:
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(f"{API}/event/"):
             continue
-        view = app.view_functions[rule.endpoint]
+        declaration = declaration_of(app.view_functions[rule.endpoint])
         routes.append(
             EventRoute(
                 rule=rule.rule.removeprefix(API),
                 parameters=tuple(PARAMETER.findall(rule.rule)),
-                areas=tuple(getattr(view, "areas", ())),
-                spec=getattr(view, "query_spec", None),  # type: ignore[arg-type]
-                listing=getattr(view, "listing", ""),
+                areas=declaration.areas,
+                spec=declaration.query,
+                listing=declaration.listing or "",
             )
         )
     return tuple(routes)

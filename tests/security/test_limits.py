@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
 from eventio import create_app
+from eventio.api.declaration import declaration_of
 from eventio.http.input_guards import DEFAULT_MAX_REQUEST_LINE
 from eventio.querybuilder import (
     InvalidFilterQuery,
@@ -46,7 +47,7 @@ def listing_rules(app: Flask, kind: str) -> list[Rule]:
     return [
         rule
         for rule in app.url_map.iter_rules()
-        if getattr(app.view_functions[rule.endpoint], "listing", None) == kind
+        if declaration_of(app.view_functions[rule.endpoint]).listing == kind
     ]
 
 
