@@ -8,10 +8,10 @@ from sqlalchemy import Select, select
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.declaration import declared
 from eventio.api.flags import flag
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
-from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.db.reads import reads
 from eventio.http.errors import ApiError
@@ -42,7 +42,7 @@ lines = resources.booking_tickets_t
 
 
 @bp.get("/event/<id:event_id>/bookings")
-@for_event("bookings")
+@declared(flags={"include_cancelled": "Also list cancelled bookings (for incremental pulls)."})
 @paginated(BOOKINGS)
 def list_bookings(access: EventAccess) -> Select[Any]:
     """List the active bookings (provisional, confirmed, waiting list) of an event."""
@@ -54,7 +54,6 @@ def list_bookings(access: EventAccess) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/bookings/<id:booking_id>")
-@for_event("bookings")
 @single(BOOKINGS, "Booking")
 def show_booking(access: EventAccess, booking_id: int) -> Select[Any]:
     """Show one booking of an event, whatever its status."""
@@ -73,7 +72,6 @@ def require_booking(access: EventAccess, booking_id: int) -> None:
 
 
 @bp.get("/event/<id:event_id>/bookings/<id:booking_id>/tickets")
-@for_event("bookings")
 @paginated(BOOKING_TICKETS)
 def list_booking_tickets(access: EventAccess, booking_id: int) -> Select[Any]:
     """List the ticket lines of a booking."""
@@ -82,7 +80,6 @@ def list_booking_tickets(access: EventAccess, booking_id: int) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/bookings/<id:booking_id>/tickets/<id:line_id>")
-@for_event("bookings")
 @single(BOOKING_TICKETS, "Booking ticket")
 def show_booking_ticket(access: EventAccess, booking_id: int, line_id: int) -> Select[Any]:
     """Show one ticket line of a booking."""

@@ -10,7 +10,6 @@ from eventio.api import resources
 from eventio.api.blueprint import bp
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
-from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.querybuilder import AllowedFilter, QuerySpec
 
@@ -36,7 +35,6 @@ def at_event(event_id: int) -> Any:
 
 
 @bp.get("/event/<id:event_id>/customers")
-@for_event("customers")
 @paginated(CUSTOMERS)
 def list_customers(access: EventAccess) -> Select[Any]:
     """List the customers with a group at an event."""
@@ -44,7 +42,6 @@ def list_customers(access: EventAccess) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/customers/<id:customer_id>")
-@for_event("customers")
 @single(CUSTOMERS, "Customer")
 def show_customer(access: EventAccess, customer_id: int) -> Select[Any]:
     """Show one customer with a group at an event."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from marshmallow import Schema
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from eventio.querybuilder import QuerySpec
 
 ATTRIBUTE = "declaration"
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -52,3 +53,13 @@ def declare(view: Callable[..., Any], **fields: Any) -> Declaration:
     declared = replace(declaration_of(view), **fields)
     setattr(view, ATTRIBUTE, declared)
     return declared
+
+
+def declared(**fields: Any) -> Callable[[View], View]:
+    """Decorate a view with more of its declaration: `@declared(flags={...})`."""
+
+    def decorator(view: View) -> View:
+        declare(view, **fields)
+        return view
+
+    return decorator

@@ -10,7 +10,6 @@ from eventio.api import resources
 from eventio.api.blueprint import bp
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
-from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.querybuilder import AllowedFilter, QuerySpec
 
@@ -30,7 +29,6 @@ event_users = resources.event_users_t
 
 
 @bp.get("/event/<id:event_id>/users")
-@for_event("users")
 @paginated(EVENT_USERS)
 def list_event_users(access: EventAccess) -> Select[Any]:
     """List the user assignments of an event."""
@@ -38,7 +36,6 @@ def list_event_users(access: EventAccess) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/users/<id:event_user_id>")
-@for_event("users")
 @single(EVENT_USERS, "Event user")
 def show_event_user(access: EventAccess, event_user_id: int) -> Select[Any]:
     """Show one user assignment of an event."""

@@ -9,10 +9,11 @@ from sqlalchemy import Select, false
 from sqlalchemy.sql.elements import ColumnElement
 
 from eventio.api import resources
-from eventio.api.blueprint import bp, requires_ability
+from eventio.api.blueprint import bp
+from eventio.api.declaration import declared
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
-from eventio.auth.guard import caller, for_event
+from eventio.auth.guard import caller
 from eventio.auth.permissions import EventAccess, events_where
 from eventio.querybuilder import AllowedFilter, QuerySpec
 from eventio.querybuilder.resource import Relation
@@ -49,7 +50,7 @@ READABLE_BOOKINGS = ScopeRule(readable_bookings, abilities=("bookings.read",))
 
 
 @bp.get("/events")
-@requires_ability("event.read")
+@declared(abilities=("event.read",))
 @paginated(EVENTS, scope=READABLE_BOOKINGS)
 def list_events() -> Select[Any]:
     """List the events where the caller's role may read event details."""
@@ -58,7 +59,6 @@ def list_events() -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>")
-@for_event("event")
 @single(EVENTS, "Event")
 def show_event(access: EventAccess) -> Select[Any]:
     """Show one event."""

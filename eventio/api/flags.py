@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-OFF = {"0", "false", "off", "no"}
+from eventio.settings import is_on
 
 
 def flag(name: str) -> bool:
@@ -13,4 +13,4 @@ def flag(name: str) -> bool:
     if not values:
         return False
     # A repeated key keeps its last value, as everywhere in the query grammar.
-    return values[-1].strip().lower() not in OFF
+    return is_on(values[-1])

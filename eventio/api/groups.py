@@ -8,10 +8,10 @@ from sqlalchemy import Select, select
 
 from eventio.api import resources
 from eventio.api.blueprint import bp
+from eventio.api.declaration import declared
 from eventio.api.flags import flag
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
-from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.db.reads import reads
 from eventio.http.errors import ApiError
@@ -46,7 +46,6 @@ bookings = resources.bookings_t
 
 
 @bp.get("/event/<id:event_id>/groups")
-@for_event("groups")
 @paginated(GROUPS)
 def list_groups(access: EventAccess) -> Select[Any]:
     """List the groups of an event."""
@@ -54,7 +53,6 @@ def list_groups(access: EventAccess) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/groups/<id:group_id>")
-@for_event("groups")
 @single(GROUPS, "Group")
 def show_group(access: EventAccess, group_id: int) -> Select[Any]:
     """Show one group of an event."""
@@ -64,7 +62,10 @@ def show_group(access: EventAccess, group_id: int) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/groups/<id:group_id>/bookings")
-@for_event("groups", "bookings")
+@declared(
+    areas=("groups", "bookings"),
+    flags={"include_cancelled": "Also list the group's cancelled bookings."},
+)
 @paginated(GROUP_BOOKINGS)
 def list_group_bookings(access: EventAccess, group_id: int) -> Select[Any]:
     """List a group's active bookings; `include_cancelled` adds the cancelled ones."""

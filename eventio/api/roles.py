@@ -10,7 +10,6 @@ from eventio.api import resources
 from eventio.api.blueprint import bp
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
-from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.querybuilder import AllowedFilter, QuerySpec
 
@@ -24,7 +23,6 @@ roles = resources.roles_t
 
 
 @bp.get("/event/<id:event_id>/roles")
-@for_event("roles")
 @paginated(ROLES)
 def list_roles(access: EventAccess) -> Select[Any]:
     """List the roles defined for an event."""
@@ -32,7 +30,6 @@ def list_roles(access: EventAccess) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/roles/<id:role_id>")
-@for_event("roles")
 @single(ROLES, "Role")
 def show_role(access: EventAccess, role_id: int) -> Select[Any]:
     """Show one role of an event."""

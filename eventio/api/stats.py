@@ -15,7 +15,6 @@ from eventio.api.blueprint import bp
 from eventio.api.declaration import declare
 from eventio.api.export import BOM
 from eventio.api.flags import flag
-from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.cache.prefetch import answered_if_prefetched, prefetch
 from eventio.cache.store import computed_once
@@ -80,7 +79,6 @@ def answer(body: bytes, representation: str | None = None) -> Response:
 
 @bp.get("/event/<id:event_id>/stats")
 @prefetch(raw_cache_key)
-@for_event("event")
 @answered_if_prefetched(answer)  # a warm report, read with the rate count
 @use_args(STATS_ARGS, location="query")
 def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:

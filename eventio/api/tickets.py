@@ -10,7 +10,6 @@ from eventio.api import resources
 from eventio.api.blueprint import bp
 from eventio.api.incremental import UPDATED_SINCE
 from eventio.api.listing import paginated, single
-from eventio.auth.guard import for_event
 from eventio.auth.permissions import EventAccess
 from eventio.querybuilder import AllowedFilter, QuerySpec
 
@@ -29,7 +28,6 @@ tickets = resources.tickets_t
 
 
 @bp.get("/event/<id:event_id>/tickets")
-@for_event("event")
 @paginated(TICKETS)
 def list_tickets(access: EventAccess) -> Select[Any]:
     """List the ticket types of an event."""
@@ -37,7 +35,6 @@ def list_tickets(access: EventAccess) -> Select[Any]:
 
 
 @bp.get("/event/<id:event_id>/tickets/<id:ticket_id>")
-@for_event("event")
 @single(TICKETS, "Ticket")
 def show_ticket(access: EventAccess, ticket_id: int) -> Select[Any]:
     """Show one ticket type of an event."""

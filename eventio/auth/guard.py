@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, request
 from sqlalchemy import Select, bindparam, or_, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.sql.elements import BindParameter
 
 from eventio.auth.permissions import (
     EventAccess,
@@ -32,10 +32,10 @@ from eventio.db.reads import discard, reads
 from eventio.db.replica import is_recovery_conflict
 from eventio.db.state import schema
 from eventio.http.errors import ApiError
+from eventio.http.state import state
 from eventio.models import PersonalAccessToken, User
 
 log = logging.getLogger(__name__)
-View = TypeVar("View", bound=Callable[..., Any])
 
 
 def utcnow() -> datetime:
@@ -71,7 +71,7 @@ def unauthenticated() -> ApiError:
     return error
 
 
-EVENT_ID = bindparam("event_id")
+EVENT_ID: BindParameter[Any] = bindparam("event_id")
 
 
 def at_event(statements: TokenStatements) -> TokenStatements:
@@ -133,9 +133,11 @@ def authenticate() -> None:
     caller = verify(rows[0], found.secret, now, lifetime) if rows else None
     if caller is None:
         raise ApiError.unauthenticated()
-    g.caller = caller
+    current = state()
+    current.caller = caller
     if event_id is not None:
-        g.prefetched_access = (event_id, access_from_rows(rows))
+        current.event_access = access_from_rows(rows)
+        current.event_access_fetched = True
     touch(caller, now)
 
 
@@ -170,7 +172,11 @@ def touch(caller: Authenticated, now: datetime) -> None:
 
 
 def caller() -> Authenticated:
-    return g.caller  # type: ignore[no-any-return]
+    """Who is calling; only asked once `authenticate` has let the request through."""
+    found = state().caller
+    if found is None:
+        raise RuntimeError("No caller: the request was not authenticated.")
+    return found
 
 
 def require_ability(name: str) -> None:
@@ -178,46 +184,46 @@ def require_ability(name: str) -> None:
         raise ApiError.forbidden(f"This token does not have the `{name}` ability.")
 
 
-def authorize_event(event_id: int, areas: Iterable[str]) -> EventAccess:
-    """The event, if the caller may read every area at it: 403 for an ability, 404, 403."""
-    areas = list(areas)
-    for area in areas:
-        require_ability(ability(area))
-    prefetched = g.get("prefetched_access")
-    if prefetched is not None and prefetched[0] == event_id:
-        access = prefetched[1]
+def require_abilities(names: Iterable[str]) -> None:
+    """403 naming the first of `names` the token lacks."""
+    for name in names:
+        require_ability(name)
+
+
+def authorize_event(event_id: int, areas: Iterable[str], abilities: Iterable[str]) -> EventAccess:
+    """The event, if the token has every ability and the caller may read every area at it:
+    403 for an ability, then 404 for the event, then 403 for an area."""
+    require_abilities(abilities)
+    current = state()
+    if current.event_access_fetched:  # with the token, by `authenticate`
+        access = current.event_access
     else:
         statement = event_access_statement(event_id, caller().user_id)
         access = access_from_rows(list(reads().execute(statement).all()))
     if access is None:
         raise ApiError.not_found(f"Event {event_id} not found.")
-    require_areas(access, areas)
-    g.event_access = access
+    for area in areas:
+        if not access.allows(area):
+            raise forbidden_area(area, access.event_id)
+    current.event_access = access
     return access
 
 
+def forbidden_area(area: str, event_id: int) -> ApiError:
+    return ApiError.forbidden(
+        f"You do not have `read` permission on `{area}` for event {event_id}."
+    )
+
+
 def require_areas(access: EventAccess, areas: Iterable[str]) -> None:
+    """Each area's ability, then the caller's permission on it, area by area."""
     for area in areas:
         require_ability(ability(area))
         if not access.allows(area):
-            raise ApiError.forbidden(
-                f"You do not have `read` permission on `{area}` for event {access.event_id}."
-            )
+            raise forbidden_area(area, access.event_id)
 
 
 def event_access() -> EventAccess | None:
-    return g.get("event_access")
-
-
-def for_event(*areas: str) -> Callable[[View], View]:
-    """Authorise the `<event_id>` of the route for `areas`; the view gets the `EventAccess`."""
-
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def wrapper(event_id: int, **kwargs: Any) -> Any:
-            return view(authorize_event(event_id, areas), **kwargs)
-
-        wrapper.areas = areas  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorator
+    """The caller's access at the event in the path (None on a route about no event); a
+    view runs only once the route has authorised it."""
+    return state().event_access

@@ -76,15 +76,6 @@ def assignments_at(event_id: Any) -> Any:
     )
 
 
-def event_columns(held: Any) -> tuple[Any, ...]:
-    return (
-        Event.id.label("event_id"),
-        Event.name.label("event_name"),
-        held.c.area,
-        held.c.permission,
-    )
-
-
 def event_access_statement(event_id: int, user_id: int) -> Select[Any]:
     """The event and the user's permissions there, in one statement (no row: no event)."""
     held = assignments_at(event_id)

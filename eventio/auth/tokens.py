@@ -9,12 +9,14 @@ import re
 import secrets
 import string
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, DateTime, Select, bindparam, insert, null, select
+from sqlalchemy import Connection, CursorResult, DateTime, Select, bindparam, insert, null, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from eventio.models import USER_MORPH_TYPE, PersonalAccessToken, User
 
@@ -58,8 +60,11 @@ def create_token(
     }
     if expires_at is not None:
         values["expires_at"] = expires_at
-    result = session.execute(insert(PersonalAccessToken.__table__).values(values))
-    token_id = result.inserted_primary_key[0]
+    statement = insert(PersonalAccessToken.__table__).values(values)
+    # An INSERT answers a cursor result, which knows the new row's key.
+    result = cast("CursorResult[Any]", session.execute(statement))
+    key: Sequence[Any] = result.inserted_primary_key or ()
+    token_id = key[0]
     session.commit()
     return f"{token_id}|{secret}"
 
@@ -123,7 +128,7 @@ def token_statement(key: Any, expires_at: bool = True) -> Select[Any]:
     )
 
 
-TOKEN_KEY = bindparam("token_key")
+TOKEN_KEY: BindParameter[Any] = bindparam("token_key")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, g, has_request_context, request
 
+from eventio.http.state import state
+
 View = TypeVar("View", bound=Callable[..., Any])
 KeyFunction = Callable[[], str | None]
 MISSING = object()
@@ -41,7 +43,7 @@ def prefetch(key: KeyFunction) -> Callable[[View], View]:
 
 def wanted() -> list[str]:
     """The key the matched view declared for this request, if any."""
-    if request.endpoint is None or g.get("caller") is None:
+    if request.endpoint is None or state().caller is None:
         return []
     view = current_app.view_functions.get(request.endpoint)
     key_function: KeyFunction | None = getattr(view, "prefetch_key", None)

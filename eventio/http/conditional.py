@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from flask_compress import Compress
+
+from eventio.http.state import state
 
 compress = Compress()
 MEDIA_TYPES = ["application/json", "text/csv", "application/x-ndjson"]
@@ -38,7 +40,7 @@ def add_cache_control(response: Response) -> Response:
     """Unless the view chose already (health, OAuth and the docs' assets do)."""
     if "Cache-Control" in response.headers:
         return response
-    if g.get("caller") is not None:
+    if state().caller is not None:
         response.headers["Cache-Control"] = PRIVATE
     elif response.status_code >= 400:
         response.headers["Cache-Control"] = NO_STORE

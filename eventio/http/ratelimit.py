@@ -21,7 +21,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import redis
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -29,6 +29,7 @@ from redis.commands.core import Script
 
 from eventio.cache import prefetch
 from eventio.http.errors import error_response
+from eventio.http.state import state
 
 # The logger keeps its name from before the package moves: log filters match on it.
 log = logging.getLogger("eventio.ratelimit")
@@ -226,7 +227,7 @@ def identity(authenticated: bool = True) -> str:
     """The budget a request draws on: on `/api/v2` once authenticated, its user's (every
     token of the user, Sanctum's and OAuth-issued alike, as Laravel's `throttle:api` keys
     on the user id); anything else, its address's at that place."""
-    caller = g.get("caller") if authenticated and request.blueprint == API else None
+    caller = state().caller if authenticated and request.blueprint == API else None
     if caller is not None:
         return f"user:{caller.user_id}"
     place = BY_ADDRESS.get(request.blueprint or "", "other")

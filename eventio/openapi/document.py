@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import Schema
 
+from eventio.api.declaration import Declaration
 from eventio.openapi import fields as field_types
 from eventio.openapi.introspect import ApiView, api_views
 from eventio.openapi.parameters import (
@@ -26,8 +27,6 @@ from eventio.openapi.responses import (
     schema_response,
     single_response,
 )
-from eventio.openapi.schemas import CurrentUserSchema
-from eventio.schemas.resources import StatsSchema
 
 # 3.1.0: its schemas are JSON Schema 2020-12 (`"type": ["string", "null"]`, `$ref` with a
 # description beside it), and every reader here handles it cleanly: the bundled Swagger UI 5
@@ -37,45 +36,15 @@ OPENAPI_VERSION = "3.1.0"
 BEARER = "bearerAuth"
 OAUTH = "oauth2ClientCredentials"
 
-# Views that build their own body (no `paginated` / `single`) name its schema here.
-RESPONSE_SCHEMAS: dict[str, type[Schema]] = {
-    "api.current_user": CurrentUserSchema,
-    "api.event_stats": StatsSchema,
-}
-# Views that build their own body and also serve it as CSV (`format=csv`, `Accept: text/csv`).
-CSV_REPORTS = frozenset({"api.event_stats"})
-CSV_REPORT_FORMAT: Parameter = {
-    "name": "format",
-    "in": "query",
-    "description": (
-        "`csv`: the same report as a table, one row per ticket type and a `Total` row "
-        "(so does an `Accept` header that prefers `text/csv` to JSON)."
-    ),
-    "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
-}
-# Flags are read inside views (`flag("no-cache")`), so they are named here too;
-# tests/openapi checks this table against the views' source.
-FLAGS: dict[str, dict[str, str]] = {
-    "api.event_stats": {"no-cache": "Recompute the statistics now and refresh the cache."},
-    "api.list_group_bookings": {"include_cancelled": "Also list the group's cancelled bookings."},
-    "api.list_bookings": {
-        "include_cancelled": "Also list cancelled bookings (for incremental pulls)."
-    },
-}
+# A report a view builds itself and also serves as CSV (`"csv"` in its declared formats).
+CSV_REPORT_FORMAT = (
+    "`csv`: the same report as a table, one row per ticket type and a `Total` row "
+    "(so does an `Accept` header that prefers `text/csv` to JSON)."
+)
 BEARER_DESCRIPTION = """A personal access token (`flask --app eventio tokens issue`, or the \
 demo token `make run` prints), or one issued to an API client.
 
 Paste **the token alone**, as in `1|AbCdEf...`: Swagger UI adds the `Bearer ` prefix itself."""
-# What a view's webargs arguments mean (its schema gives only their types); tests/openapi
-# checks that every parameter of the document has a description.
-ARGUMENT_NOTES: dict[str, dict[str, str]] = {
-    "api.event_stats": {
-        "ticketId": "Only the row of this ticket type (its id).",
-        "ticket": "Only ticket types whose title contains this text, ignoring case.",
-        "participant_type": "Only ticket types of this participant type (exact), e.g. `adult`.",
-    },
-    "api.current_user": {"eventId": "Also answer the user's role at this event (`event_role`)."},
-}
 FLAG_NOTE = " Present means on (`?{name}`), unless its value is `0`, `false`, `off` or `no`."
 
 DESCRIPTION = """Read-only access to events, tickets, bookings, groups, customers, roles and \
@@ -126,12 +95,33 @@ def flag_parameters(view: ApiView) -> list[Parameter]:
             "allowEmptyValue": True,
             "schema": {"type": "string"},
         }
-        for name, description in FLAGS.get(view.endpoint, {}).items()
+        for name, description in view.declaration.flags.items()
     ]
+
+
+def csv_report_parameters(declaration: Declaration) -> list[Parameter]:
+    """`format` (the declared formats) and `bom`, for a report that is also a CSV table."""
+    formats = list(declaration.formats)
+    schema = {"type": "string", "enum": formats, "default": formats[0]}
+    report_format = {"name": "format", "in": "query", "description": CSV_REPORT_FORMAT}
+    return [{**report_format, "schema": schema}, BOM_PARAMETER]
+
+
+def argument_parameters(declaration: Declaration, converter: Any) -> list[Parameter]:
+    """The declared webargs arguments (query parameters), each with its note."""
+    if not declaration.arguments:
+        return []
+    schema = Schema.from_dict(dict(declaration.arguments))()
+    parameters: list[Parameter] = converter.schema2parameters(schema, location="query")
+    for parameter in parameters:
+        if parameter["name"] in declaration.notes:
+            parameter["description"] = declaration.notes[parameter["name"]]
+    return parameters
 
 
 def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
     """One GET operation: parameters and responses from what the view declares."""
+    declaration = view.declaration
     parameters = [path_parameter(name, conv) for name, conv in view.path_converters.items()]
     spec = view.query_spec
     if spec is not None and view.listing is not None:
@@ -143,19 +133,14 @@ def operation(view: ApiView, converter: Any, app: Flask) -> dict[str, Any]:
             ok = paginated_response(spec, view.path, config["DEFAULT_PER_PAGE"])
         else:
             ok = single_response(spec)
-    elif view.endpoint in RESPONSE_SCHEMAS:
-        csv = view.endpoint in CSV_REPORTS
-        ok = schema_response(RESPONSE_SCHEMAS[view.endpoint], csv=csv)
+    elif declaration.response_schema is not None:
+        csv = "csv" in declaration.formats
+        ok = schema_response(declaration.response_schema, csv=csv)
         if csv:
-            parameters += [CSV_REPORT_FORMAT, BOM_PARAMETER]
+            parameters += csv_report_parameters(declaration)
     else:
-        raise LookupError(f"{view.endpoint}: no listing and no schema in RESPONSE_SCHEMAS")
-    notes = ARGUMENT_NOTES.get(view.endpoint, {})
-    for schema, location in view.argument_maps:
-        for parameter in converter.schema2parameters(schema, location=location):
-            if parameter["name"] in notes:
-                parameter["description"] = notes[parameter["name"]]
-            parameters.append(parameter)
+        raise LookupError(f"{view.endpoint}: declares no listing and no response schema")
+    parameters += argument_parameters(declaration, converter)
     parameters += flag_parameters(view)
     return {
         "operationId": view.name,

@@ -1,19 +1,19 @@
-"""Read what each `/api/v2` view declares: its path, query spec, listing, areas, arguments."""
+"""Read what each `/api/v2` route declares (`declaration_of`): its path, query spec, listing,
+areas, abilities, arguments and flags."""
 
 from __future__ import annotations
 
 import inspect
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from marshmallow import Schema
 from werkzeug.routing import BaseConverter, Rule
 
-from eventio.api.declaration import declaration_of
+from eventio.api.declaration import Declaration, declaration_of
 from eventio.auth.permissions import ability
 from eventio.querybuilder import QuerySpec
 
@@ -33,24 +33,9 @@ def path_name(argument: str) -> str:
     return PATH_NAMES.get(argument, camel(argument))
 
 
-def unwrapped(view: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
-    """The view and every function it wraps, outermost first (`functools.wraps` chain)."""
-    current: Any = view
-    while current is not None:
-        yield current
-        current = getattr(current, "__wrapped__", None)
-
-
-def closure(function: Callable[..., Any]) -> dict[str, Any]:
-    try:
-        return dict(inspect.getclosurevars(function).nonlocals)
-    except (TypeError, ValueError):
-        return {}
-
-
 @dataclass(frozen=True)
 class ApiView:
-    """One GET route of the `api` blueprint and what its decorators declared."""
+    """One GET route of the `api` blueprint and what it declared."""
 
     rule: Rule
     view: Callable[..., Any]
@@ -87,45 +72,29 @@ class ApiView:
         return inspect.getdoc(sys.modules[self.module]) or ""
 
     @property
+    def declaration(self) -> Declaration:
+        """What the route declares (its areas as the route layer resolved them)."""
+        return declaration_of(self.view)
+
+    @property
     def query_spec(self) -> QuerySpec | None:
-        return declaration_of(self.view).query
+        return self.declaration.query
 
     @property
     def listing(self) -> str | None:
         """`paginated`, `single`, or None for a view that builds its own body."""
-        return declaration_of(self.view).listing
+        return self.declaration.listing
 
     @property
     def areas(self) -> tuple[str, ...]:
-        """The permission areas `for_event` checks at the event in the path."""
-        return tuple(getattr(self.view, "areas", ()))
+        """The permission areas checked at the event in the path."""
+        return self.declaration.areas
 
     @property
     def abilities(self) -> tuple[str, ...]:
-        """Token abilities the view needs: its areas' and those `requires_ability` checks."""
-        found = [ability(area) for area in self.areas]
-        declared = getattr(self.view, "abilities", None)
-        if declared is not None:  # Should `requires_ability` ever record them on the view.
-            return tuple(dict.fromkeys([*found, *declared]))
-        for function in unwrapped(self.view):
-            # `requires_ability(name)` records nothing on the view; its closure holds `name`.
-            code = getattr(function, "__code__", None)
-            if code is not None and code.co_qualname.startswith("requires_ability."):
-                name = closure(function).get("name")
-                if isinstance(name, str):
-                    found.append(name)
-        return tuple(dict.fromkeys(found))
-
-    @property
-    def argument_maps(self) -> list[tuple[Schema, str]]:
-        """The (schema, location) of each webargs `use_args`, which keeps them in its closure."""
-        maps = []
-        for function in unwrapped(self.view):
-            variables = closure(function)
-            argmap, location = variables.get("argmap"), variables.get("location")
-            if isinstance(argmap, Schema) and isinstance(location, str):
-                maps.append((argmap, location))
-        return maps
+        """Token abilities the view needs: its areas' and those it declares besides."""
+        declared = [*(ability(area) for area in self.areas), *self.declaration.abilities]
+        return tuple(dict.fromkeys(declared))
 
 
 def api_views(app: Flask) -> list[ApiView]:

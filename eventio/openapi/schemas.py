@@ -1,10 +1,8 @@
-"""Marshmallow schemas of the bodies around the resources: envelopes, errors, `/user`."""
+"""Marshmallow schemas of the bodies around the resources: envelopes and errors."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields
-
-from eventio.schemas.resources import RoleSummarySchema, UserSchema
 
 
 class ErrorSchema(Schema):
@@ -78,14 +76,3 @@ class CursorMetaSchema(Schema):
     per_page = fields.Integer(required=True)
     next_cursor = fields.String(required=True, allow_none=True)
     prev_cursor = fields.String(required=True, allow_none=True)
-
-
-class CurrentUserSchema(Schema):
-    """`GET /user`: the user, and with `eventId` their role there (null without one)."""
-
-    data = fields.Nested(UserSchema, required=True)
-    event_role = fields.Nested(
-        RoleSummarySchema,
-        allow_none=True,
-        metadata={"description": "Present only with `eventId`; null where the user has no role."},
-    )

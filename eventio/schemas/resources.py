@@ -129,7 +129,7 @@ class EventUserSchema(Schema):
     role = fields.Nested(EventRoleSchema, metadata={"include": True})
 
 
-# The three below document bodies that views build themselves (`/user`, `/stats`); they
+# The schemas below document bodies that views build themselves (`/user`, `/stats`); they
 # serialise nothing, so every field they list is one the body always has.
 
 
@@ -138,6 +138,17 @@ class RoleSummarySchema(Schema):
 
     id = fields.Integer(required=True, metadata={"example": 1})
     title = fields.String(required=True, metadata={"example": "Event Manager"})
+
+
+class CurrentUserSchema(Schema):
+    """`GET /user`: the user, and with `eventId` their role there (null without one)."""
+
+    data = fields.Nested(UserSchema, required=True)
+    event_role = fields.Nested(
+        RoleSummarySchema,
+        allow_none=True,
+        metadata={"description": "Present only with `eventId`; null where the user has no role."},
+    )
 
 
 class TicketStatsSchema(Schema):

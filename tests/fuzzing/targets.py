@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 from marshmallow import fields as ma
 
-from eventio.openapi.introspect import PLACEHOLDER, api_views, unwrapped
+from eventio.openapi.introspect import PLACEHOLDER, api_views
 from eventio.querybuilder import QuerySpec, Resource
 from eventio.querybuilder import includes as include_paths
 
@@ -80,9 +80,17 @@ def relation_paths(resource: Resource, depth: int, prefix: str = "") -> list[str
     return paths
 
 
+def unwrapped(view: Any) -> Iterator[Any]:
+    """The view and every function it wraps, outermost first (`functools.wraps` chain)."""
+    current = view
+    while current is not None:
+        yield current
+        current = getattr(current, "__wrapped__", None)
+
+
 def flags_read_by(view: object) -> tuple[str, ...]:
     found: dict[str, None] = {}
-    for function in unwrapped(view):  # type: ignore[arg-type]
+    for function in unwrapped(view):
         try:
             source = inspect.getsource(function)
         except (OSError, TypeError):
@@ -95,12 +103,8 @@ def targets(app: Flask) -> tuple[Target, ...]:
     """Every GET route of the API, in path order."""
     found = []
     for view in api_views(app):
-        query_arguments = tuple(
-            (name, field)
-            for schema, location in view.argument_maps
-            if location == "query"
-            for name, field in schema.fields.items()
-        )
+        # Declared webargs arguments are query parameters.
+        query_arguments = tuple(view.declaration.arguments.items())
         found.append(
             Target(
                 rule=view.rule.rule,

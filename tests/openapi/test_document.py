@@ -81,15 +81,15 @@ def test_every_declared_filter_sort_and_include_is_documented(
     operations = operations_by_shape(document)
     checked = 0
     for rule in api_rules(app):
-        view = app.view_functions[rule.endpoint]
-        spec: QuerySpec | None = declaration_of(view).query
+        declaration = declaration_of(app.view_functions[rule.endpoint])
+        spec: QuerySpec | None = declaration.query
         if spec is None:
             continue
         checked += 1
         declared = parameters(operations[shape(rule.rule)])
         expected_includes = [*spec.allowed_includes, *spec.count_includes]
         assert enum(declared["include"]) == expected_includes, rule.rule
-        listing = declaration_of(view).listing
+        listing = declaration.listing
         if listing == "single":
             assert not [name for name in declared if name.startswith("filter[")], rule.rule
             continue
@@ -157,7 +157,7 @@ def test_each_operation_names_the_areas_and_abilities_it_needs(
 ) -> None:
     operations = operations_by_shape(document)
     for rule in api_rules(app):
-        areas = getattr(app.view_functions[rule.endpoint], "areas", ())
+        areas = declaration_of(app.view_functions[rule.endpoint]).areas
         description = operations[shape(rule.rule)]["description"]
         for area in areas:
             assert f"`{area}`" in description and f"`{ability(area)}`" in description

@@ -95,14 +95,14 @@ def event_routes(app: Flask) -> tuple[EventRoute, ...]:
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(f"{API}/event/"):
             continue
-        view = app.view_functions[rule.endpoint]
+        declaration = declaration_of(app.view_functions[rule.endpoint])
         routes.append(
             EventRoute(
                 rule=rule.rule.removeprefix(API),
                 parameters=tuple(PARAMETER.findall(rule.rule)),
-                areas=tuple(getattr(view, "areas", ())),
-                spec=declaration_of(view).query,  # type: ignore[arg-type]
-                listing=declaration_of(view).listing or "",
+                areas=declaration.areas,
+                spec=declaration.query,
+                listing=declaration.listing or "",
             )
         )
     return tuple(routes)
