@@ -10,11 +10,13 @@ from flask import Blueprint
 from werkzeug.routing import IntegerConverter
 
 from eventio.auth.guard import authenticate, require_ability
+from eventio.cache.responses import join_round_trip
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 bp = Blueprint("api", __name__, url_prefix="/api/v2")
 bp.before_request(authenticate)
+bp.before_request(join_round_trip)  # before the rate count (ratelimit), which runs its reads
 
 
 class IdConverter(IntegerConverter):

@@ -11,6 +11,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from flask import g, request
 from werkzeug.wsgi import get_path_info
 
+from eventio.http.state import state
 from eventio.observability.logs import log_access
 from eventio.observability.metrics import observe_request
 from eventio.observability.redact import redact_path
@@ -48,7 +49,7 @@ def capture_request(error: BaseException | None) -> None:
         observation.endpoint = request.url_rule.rule
     token_id = getattr(g.get("caller"), "token_id", None)
     observation.token_id = token_id if isinstance(token_id, int) else None
-    cache = g.get("cache_status")
+    cache = state().cache_status
     observation.cache = cache if cache in CACHE_STATUSES else None
 
 

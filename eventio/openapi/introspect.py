@@ -124,6 +124,9 @@ class ApiView:
             argmap, location = variables.get("argmap"), variables.get("location")
             if isinstance(argmap, Schema) and isinstance(location, str):
                 maps.append((argmap, location))
+        cached = getattr(self.view, "cached_response", None)  # eventio.cache.responses
+        if cached is not None:
+            maps.append((cached.schema, "query"))
         return maps
 
 
