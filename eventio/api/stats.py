@@ -40,6 +40,7 @@ def filters_of(args: Mapping[str, Any]) -> StatsFilters:
 
 
 def cache_key(args: Mapping[str, Any], event_id: int, representation: str) -> str:
+    """Per event, filter set and what the body holds."""
     return filters_of(args).cache_key(event_id, cached_as(representation))
 
 
@@ -51,6 +52,7 @@ def cached_as(representation: str) -> str:
 
 
 def negotiated() -> str:
+    """JSON, or CSV when `format=csv` or the `Accept` header prefers it (else a 406)."""
     return formats.negotiate(formats.STATS_FORMATS)
 
 

@@ -1,4 +1,4 @@
-"""The one Redis round trip of a request, which the rate count and cache reads share.
+"""The one Redis round trip of a request, shared by the rate count and cache reads.
 
 Every API request talks to Redis once, to count itself against its budget. A step that
 would read Redis later in the request (the response cache, for a warm report) adds its

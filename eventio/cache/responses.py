@@ -1,5 +1,4 @@
-"""Cached responses: a route whose body is computed from its event and arguments, kept
-as the bytes sent, per event, arguments and representation.
+"""Cached responses: a body kept as the bytes sent, per event, arguments and format.
 
 A view declares one with `@cached_response(...)` and says only how to compute its body.
 The mechanism owns the rest, in this order:
@@ -66,13 +65,13 @@ class Lookup:
     """What one request has learnt about its cached response (on the request state)."""
 
     # The representation negotiated, or the 406 to answer (after access and arguments).
-    representation: str | None = None
-    refusal: ApiError | None = None
+    representation: str | ApiError
+    # False when this request recomputes (the refresh flag) or the cache is off.
+    uses_cache: bool = False
     # The key read in the round trip (None: none was).
     early_key: str | None = None
-    # The webargs result, or its error, once parsed.
-    arguments: dict[str, Any] | None = None
-    invalid: HTTPException | ValidationError | None = None
+    # The webargs result, or its error, once parsed (None: not yet).
+    arguments: dict[str, Any] | HTTPException | ValidationError | None = None
 
 
 class CachedResponse:
@@ -102,10 +101,6 @@ class CachedResponse:
     def ttl(self) -> int:
         return int(current_app.config[self.ttl_setting])
 
-    def uses_cache(self) -> bool:
-        """False when this request recomputes (the refresh flag) or the cache is off."""
-        return self.ttl() > 0 and not self.refresh()
-
     def lookup(self) -> Lookup:
         """This request's lookup: the representation negotiated and the key read early."""
         current = state()
@@ -115,17 +110,16 @@ class CachedResponse:
         return found
 
     def _look(self) -> Lookup:
-        found = Lookup()
         try:
-            found.representation = self.representation()
+            representation = self.representation()
         except ApiError as refusal:  # answered once the caller's access is resolved
-            found.refusal = refusal
-            return found
-        if self.uses_cache():
+            return Lookup(refusal)
+        found = Lookup(representation, uses_cache=self.ttl() > 0 and not self.refresh())
+        if found.uses_cache:
             plain = read_plainly(self.arguments)
             if plain is not None:
                 event_id = int((request.view_args or {})["event_id"])
-                found.early_key = self.key(plain, event_id, found.representation)
+                found.early_key = self.key(plain, event_id, representation)
         return found
 
     def join(self) -> None:
@@ -138,32 +132,29 @@ class CachedResponse:
 
     def parsed(self, lookup: Lookup) -> dict[str, Any]:
         """The webargs arguments, parsed once per request; their error raised each time."""
-        if lookup.arguments is None and lookup.invalid is None:
+        if lookup.arguments is None:
             try:
                 lookup.arguments = flaskparser.parser.parse(self.schema, location="query")
             except (HTTPException, ValidationError) as error:
-                lookup.invalid = error
-        if lookup.invalid is not None:
-            raise lookup.invalid
-        assert lookup.arguments is not None
+                lookup.arguments = error
+        if isinstance(lookup.arguments, Exception):
+            raise lookup.arguments
         return lookup.arguments
 
     def answer(self, access: EventAccess) -> Response:
         """The response, once the caller's access is resolved."""
         current = state()
         lookup = self.lookup()
-        if lookup.early_key is not None:
+        representation = lookup.representation
+        if lookup.early_key is not None and isinstance(representation, str):
             fetched = current.prefetched.get(lookup.early_key)
             if isinstance(fetched, bytes):  # a warm body, read with the rate count
                 del current.prefetched[lookup.early_key]
                 current.cache_status = "hit"
-                assert lookup.representation is not None
-                return self.respond(fetched, lookup.representation, access.event_id)
-        arguments = self.parsed(lookup)
-        if lookup.refusal is not None:
-            raise lookup.refusal
-        representation = lookup.representation
-        assert representation is not None
+                return self.respond(fetched, representation, access.event_id)
+        arguments = self.parsed(lookup)  # a 422 first, as webargs' `use_args` said it
+        if isinstance(representation, ApiError):
+            raise representation
         store = cache()
         key = self.key(arguments, access.event_id, representation)
         ttl = self.ttl()
@@ -173,7 +164,7 @@ class CachedResponse:
             return self.compute(access, arguments, representation)
 
         # The body is cached as the bytes sent: a hit is answered without decoding it.
-        if not self.uses_cache():
+        if not lookup.uses_cache:
             computed, hit = body(), False
             if ttl > 0:
                 store.set_raw(key, computed, ttl)

@@ -230,10 +230,10 @@ def identity(authenticated: bool = True) -> str:
     """The budget a request draws on: on `/api/v2` once authenticated, its user's (every
     token of the user, Sanctum's and OAuth-issued alike, as Laravel's `throttle:api` keys
     on the user id); anything else, its address's at that place."""
-    # `g.caller` until the guard sets the state's (the redesign moves it there).
-    caller = (
-        (state().caller or g.get("caller")) if authenticated and request.blueprint == API else None
-    )
+    caller = None
+    if authenticated and request.blueprint == API:
+        # `g.caller` until the guard sets the state's (the redesign moves it there).
+        caller = state().caller or g.get("caller")
     if caller is not None:
         return f"user:{caller.user_id}"
     place = BY_ADDRESS.get(request.blueprint or "", "other")
