@@ -3,12 +3,12 @@ format."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from flask import Response, current_app, g, request
+from flask import Response, current_app
 from marshmallow import fields, validate
-from webargs.flaskparser import use_args
 
 from eventio.api import formats
 from eventio.api.blueprint import bp
@@ -16,10 +16,8 @@ from eventio.api.declaration import declare
 from eventio.api.export import BOM
 from eventio.api.flags import flag
 from eventio.auth.permissions import EventAccess
-from eventio.cache.prefetch import answered_if_prefetched, prefetch
-from eventio.cache.store import computed_once
+from eventio.cache.responses import cached_response
 from eventio.db.reads import reads
-from eventio.http.errors import ApiError
 from eventio.schemas.resources import StatsSchema
 from eventio.stats.report import StatsFilters, compute
 from eventio.stats.table import report_csv
@@ -31,28 +29,18 @@ STATS_ARGS = {
 }
 
 
-def raw_cache_key() -> str | None:
-    """The cache key `event_stats` will read, from the raw query (see eventio.cache.prefetch);
-    None when the view will not read the cache or when the query needs webargs to say."""
-    if flag("no-cache") or current_app.config["STATS_CACHE_TTL"] <= 0:
-        return None
-    try:
-        representation = formats.negotiate(formats.STATS_FORMATS)
-    except ApiError:  # answered by the view, once the caller's access is checked
-        return None
-    # The first of each (as webargs reads them); `getlist`, because `get` raises and
-    # catches an exception for every parameter that is absent.
-    ticket_id, ticket, participant_type = (
-        next(iter(request.args.getlist(name)), None) for name in STATS_ARGS
+def filters_of(args: Mapping[str, Any]) -> StatsFilters:
+    """The report's filters from the parsed arguments (an empty string filters nothing)."""
+    return StatsFilters(
+        ticket_id=args.get("ticketId"),
+        ticket=args.get("ticket") or None,
+        participant_type=args.get("participant_type") or None,
     )
-    if ticket_id is not None and not (ticket_id.isascii() and ticket_id.isdigit()):
-        return None
-    filters = StatsFilters(
-        ticket_id=int(ticket_id) if ticket_id is not None else None,
-        ticket=ticket or None,
-        participant_type=participant_type or None,
-    )
-    return filters.cache_key((request.view_args or {})["event_id"], cached_as(representation))
+
+
+def cache_key(args: Mapping[str, Any], event_id: int, representation: str) -> str:
+    """Per event, filter set and what the body holds."""
+    return filters_of(args).cache_key(event_id, cached_as(representation))
 
 
 def cached_as(representation: str) -> str:
@@ -62,55 +50,37 @@ def cached_as(representation: str) -> str:
     return representation
 
 
-def answer(body: bytes, representation: str | None = None) -> Response:
-    """The cached or computed report, in the format the request negotiated (negotiated
-    here when the caller has not: a warm report answered before the view runs)."""
-    if representation is None:
-        representation = formats.negotiate(formats.STATS_FORMATS)
+def negotiated() -> str:
+    """JSON, or CSV when `format=csv` or the `Accept` header prefers it (else a 406)."""
+    return formats.negotiate(formats.STATS_FORMATS)
+
+
+def answer(body: bytes, representation: str, event_id: int) -> Response:
+    """The cached or computed report, in the format the request negotiated."""
     if representation == "json":
         return Response(body, mimetype="application/json")
     if flag("bom"):
         body = BOM.encode() + body
     response = Response(body, mimetype="text/csv")
-    event_id = (request.view_args or {})["event_id"]
     response.headers["Content-Disposition"] = f'attachment; filename="event-{event_id}-stats.csv"'
     return response
 
 
 @bp.get("/event/<id:event_id>/stats")
-@prefetch(raw_cache_key)
-@answered_if_prefetched(answer)  # a warm report, read with the rate count
-@use_args(STATS_ARGS, location="query")
-def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
+@cached_response(
+    arguments=STATS_ARGS,
+    representation=negotiated,
+    key=cache_key,
+    respond=answer,
+    ttl_setting="STATS_CACHE_TTL",
+    refresh=lambda: flag("no-cache"),
+)
+def event_stats(access: EventAccess, args: dict[str, Any], representation: str) -> bytes:
     """Report confirmed and provisional tickets sold per ticket type; `no-cache` recomputes."""
-    representation = formats.negotiate(formats.STATS_FORMATS)
-    filters = StatsFilters(
-        ticket_id=args.get("ticketId"),
-        ticket=args.get("ticket") or None,
-        participant_type=args.get("participant_type") or None,
-    )
-    cache = current_app.extensions["eventio.cache"]
-    key = filters.cache_key(access.event_id, cached_as(representation))
-    ttl = current_app.config["STATS_CACHE_TTL"]
-
-    def report() -> bytes:
-        g.cache_status = "miss"  # logged as a miss even when the computation fails
-        computed = compute(reads(), access.event_id, access.event_name, filters)
-        if representation == "json":
-            return orjson.dumps(computed)
-        return report_csv(computed, neutralise=current_app.config["CSV_NEUTRALISE_FORMULAS"])
-
-    # The body is cached as the bytes sent: a hit is answered without decoding it.
-    if flag("no-cache") or ttl <= 0:
-        body, hit = report(), False
-        if ttl > 0:
-            cache.set_raw(key, body, ttl)
-    else:
-        # As long as the statement timeout allows: a waiter never waits for nothing.
-        wait = current_app.config["STATEMENT_TIMEOUT_MS"] / 1000 + 1
-        body, hit = computed_once(cache, key, ttl, report, wait)
-    g.cache_status = "hit" if hit else "miss"
-    return answer(body, representation)
+    computed = compute(reads(), access.event_id, access.event_name, filters_of(args))
+    if representation == "json":
+        return orjson.dumps(computed)
+    return report_csv(computed, neutralise=current_app.config["CSV_NEUTRALISE_FORMULAS"])
 
 
 # What the route declares, for its access and its docs (eventio/api/declaration.py).

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import redis
 
-from eventio.cache import prefetch
+from eventio.cache import batch
 
 # The logger keeps its name from before the package moves: log filters match on it.
 log = logging.getLogger("eventio.cache")
@@ -98,10 +98,9 @@ class RedisCache(Cache):
         self._down = False
 
     def get_raw(self, key: str) -> bytes | None:
-        raw = prefetch.take(
-            key
-        )  # read in the rate limiter's round trip, see eventio.cache.prefetch
-        if raw is prefetch.MISSING:
+        # Read in the request's round trip with the rate count (eventio.cache.batch)?
+        raw = batch.take(key)
+        if isinstance(raw, batch.Missing):
             raw = self._call(self._client.get, key)
         return raw or None
 

@@ -27,7 +27,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_st
 from limits.strategies import FixedWindowRateLimiter
 from redis.commands.core import Script
 
-from eventio.cache import prefetch
+from eventio.cache.batch import RoundTrip
 from eventio.http.errors import error_response
 from eventio.http.state import state
 
@@ -58,25 +58,24 @@ REDIS_OPTIONS: dict[str, Any] = {
 }
 # While Redis is down, it is pinged again after 1, 2, 4 ... seconds, at most this many.
 LONGEST_PING_INTERVAL = 30.0
-# Where a request keeps what it was counted as: in its own environ, not in `g`, which
-# belongs to the app context (a test or a CLI command may hold one across requests).
-COUNTED = "eventio.rate_limit"
 
 
 class CountedFixedWindow(FixedWindowRateLimiter):
     """limits' fixed window, returning the count a hit reached, so that
     `X-RateLimit-Remaining` costs no second trip to Redis."""
 
-    def count(self, item: RateLimitItem, *identifiers: str, reads: list[str]) -> int:
-        """The request's count in the item's window, reading `reads` in the same call."""
+    def count(self, item: RateLimitItem, *identifiers: str, trip: RoundTrip | None) -> int:
+        """The request's count in the item's window, with the reads of the request's
+        round trip in the same call (when it goes to Redis)."""
         key = item.key_for(*identifiers)
-        if reads and isinstance(self.storage, RedisStorage):
-            return incr_and_read(self.storage, key, item.get_expiry(), reads)
+        if trip is not None and trip.reads and isinstance(self.storage, RedisStorage):
+            return incr_and_read(self.storage, key, item.get_expiry(), trip)
         return int(self.storage.incr(key, item.get_expiry()))
 
 
-# limits' `incr_expire.lua`, then a GET of each further key: a count and the cache
-# reads a view declared, in one command (an EVALSHA like every request's, and no heavier).
+# limits' `incr_expire.lua`, then a GET of each further key: a count and the reads of
+# the request's round trip, in one command (an EVALSHA like every request's, and no
+# heavier).
 INCR_EXPIRE_AND_GET = """
 local amount = tonumber(ARGV[2])
 local current = redis.call("incrby", KEYS[1], amount)
@@ -92,18 +91,20 @@ return replies
 _scripts: WeakKeyDictionary[RedisStorage, Script] = WeakKeyDictionary()
 
 
-def incr_and_read(storage: RedisStorage, key: str, expiry: int, reads: list[str]) -> int:
-    """limits' counter and the cache reads a view declared, in one script call (reloaded
-    by redis-py if Redis lost it). Any trouble (an outage) takes the usual path instead,
-    with its usual error handling."""
+def incr_and_read(storage: RedisStorage, key: str, expiry: int, trip: RoundTrip) -> int:
+    """limits' counter and the round trip's reads, in one script call (reloaded by
+    redis-py if Redis lost it); the values go to the round trip. Any trouble (an outage)
+    takes the usual path instead, with its usual error handling, and the readers read
+    on their own."""
     script = _scripts.get(storage)
     if script is None:
-        script = _scripts[storage] = storage.get_connection().register_script(INCR_EXPIRE_AND_GET)
+        connection = storage.get_connection()
+        script = _scripts[storage] = connection.register_script(INCR_EXPIRE_AND_GET.encode())
     try:
-        count, *values = script([storage.prefixed_key(key), *reads], [expiry, 1])
+        count, *values = script([storage.prefixed_key(key), *trip.reads], [expiry, 1])
     except redis.RedisError:
         return int(storage.incr(key, expiry))
-    prefetch.remember(dict(zip(reads, values, strict=True)))
+    trip.deliver(values)
     return int(count)
 
 
@@ -140,7 +141,9 @@ class RateLimits:
         # Narrowest window first: it is the one the headers describe.
         self.items = sorted(parse_many(rate_limit), key=lambda item: item.get_expiry())
         options = REDIS_OPTIONS if redis_url else {}
-        self.storage: Storage = storage_from_string(storage_uri(redis_url), **options)
+        storage = storage_from_string(storage_uri(redis_url), **options)
+        assert isinstance(storage, Storage)  # a synchronous URI: never limits' asyncio one
+        self.storage: Storage = storage
         self._counter = CountedFixedWindow(self.storage)
         self._fallback = CountedFixedWindow(MemoryStorage())
         self._lock = threading.Lock()
@@ -168,15 +171,15 @@ class RateLimits:
                 log.warning("rate limit counters not reset: %s", error)
 
     def _count(self, counter: CountedFixedWindow, identity: str) -> Counted:
-        # Cache reads travel with the first count, when it goes to Redis.
-        reads = prefetch.wanted() if isinstance(counter.storage, RedisStorage) else []
+        # The request's round trip travels with the first count, when it goes to Redis.
+        trip = state().round_trip
         counted: list[Counted] = []
         for item in self.items:
-            count = counter.count(item, KEY_PREFIX, identity, reads=reads)
+            count = counter.count(item, KEY_PREFIX, identity, trip=trip)
             counted.append(Counted(item, identity, count, counter))
             if counted[-1].exceeded:
                 return counted[-1]
-            reads = []
+            trip = None
         return counted[0]
 
     def _counter_now(self) -> CountedFixedWindow:
@@ -239,14 +242,15 @@ def check(authenticated: bool = True) -> Response | None:
 
     Runs right after `authenticate` (the budget is the user's); a request that
     `authenticate` refused is counted by address in `add_limit_headers`."""
-    if COUNTED in request.environ:
+    current = state()
+    if current.rate_count is not None:
         return None
     try:
         counted = rate_limits().count(identity(authenticated))
     except Exception:  # never worth failing a request: served, not counted
         log.exception("rate limit not counted")
         return None
-    request.environ[COUNTED] = counted
+    current.rate_count = counted
     return too_many_attempts(counted) if counted.exceeded else None
 
 
@@ -267,11 +271,12 @@ def too_many_attempts(counted: Counted) -> Response:
 def add_limit_headers(response: Response) -> Response:
     """`X-RateLimit-Limit` and `X-RateLimit-Remaining` on every answer that was counted;
     a 401 never reached `check`, so it is counted here, by address."""
-    if response.status_code == 401 and COUNTED not in request.environ:
+    current = state()
+    if response.status_code == 401 and current.rate_count is None:
         refused = check(authenticated=False)
         if refused is not None:
             response = refused
-    counted: Counted | None = request.environ.get(COUNTED)
+    counted: Counted | None = current.rate_count
     if counted is None:
         return response
     response.headers["X-RateLimit-Limit"] = str(counted.item.amount)

@@ -15,6 +15,8 @@ from flask import request
 if TYPE_CHECKING:
     from eventio.auth.permissions import EventAccess
     from eventio.auth.tokens import Authenticated
+    from eventio.cache.batch import RoundTrip
+    from eventio.cache.responses import Lookup
 
 ENVIRON_KEY = "eventio.state"
 
@@ -34,8 +36,12 @@ class RequestState:
     event_access_fetched: bool = False
     # What the rate limiter counted this request as (http.ratelimit).
     rate_count: Any = None
-    # Values read from Redis in the rate limiter's round trip (cache), by key.
+    # The keys to read in the rate limiter's Redis round trip (cache.batch), and the
+    # values it read, by key.
+    round_trip: RoundTrip | None = None
     prefetched: dict[str, Any] = field(default_factory=dict)
+    # The route's cached response: its key, representation and parsed arguments.
+    cached_response: Lookup | None = None
     # The response cache's verdict ("hit" / "miss") and the page count cache's, logged.
     cache_status: str | None = None
     count_cache: str | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from flask import g, request
+from flask import request
 from werkzeug.wsgi import get_path_info
 
 from eventio.http.state import state
@@ -49,7 +49,7 @@ def capture_request(error: BaseException | None) -> None:
         observation.endpoint = request.url_rule.rule
     token_id = getattr(state().caller, "token_id", None)
     observation.token_id = token_id if isinstance(token_id, int) else None
-    cache = g.get("cache_status")
+    cache = state().cache_status
     observation.cache = cache if cache in CACHE_STATUSES else None
 
 

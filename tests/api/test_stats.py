@@ -203,7 +203,7 @@ def test_stats_cache_a_repeated_participant_type_in_either_order_apart(
     api: Caller, world: dict[str, int]
 ) -> None:
     """The view reads the first of a repeated parameter (webargs), and so does the key the
-    cache is read with before the view runs (eventio.cache.prefetch): each order its own report."""
+    cache is read with before the view runs (eventio.cache.responses): each order its own report."""
     child_first = "participant_type=child&participant_type=adult"
     adult_first = "participant_type=adult&participant_type=child"
     assert totals(stats(api, child_first)) == (1, 1)

@@ -1,4 +1,4 @@
-"""Warm stats read their cache in the rate limiter's Redis round trip (eventio.cache.prefetch).
+"""Warm stats read their cache in the rate limiter's Redis round trip (eventio.cache.responses).
 
 These need Redis (the limiter and the cache share it): `make test` runs them in its
 PostgreSQL + Redis pass; without Redis there is no round trip to share.
@@ -178,7 +178,7 @@ def test_a_warm_report_is_sent_without_parsing_the_query_again(
     api: Caller, sold: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A report is cached only once its query was parsed and validated, so the bytes the
-    counter script brought back answer on their own (eventio.cache.prefetch)."""
+    counter script brought back answer on their own (eventio.cache.responses)."""
     parsed: list[str] = []
     parse = flaskparser.parser.parse
 
