@@ -21,6 +21,7 @@ from eventio.cache.prefetch import answered_if_prefetched, prefetch
 from eventio.cache.store import computed_once
 from eventio.db.reads import reads
 from eventio.http.errors import ApiError
+from eventio.http.state import state
 from eventio.schemas.resources import StatsSchema
 from eventio.stats.report import StatsFilters, compute
 from eventio.stats.table import report_csv
@@ -96,7 +97,8 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
     ttl = current_app.config["STATS_CACHE_TTL"]
 
     def report() -> bytes:
-        g.cache_status = "miss"  # logged as a miss even when the computation fails
+        # Logged as a miss even when the computation fails.
+        g.cache_status = state().cache_status = "miss"
         computed = compute(reads(), access.event_id, access.event_name, filters)
         if representation == "json":
             return orjson.dumps(computed)
@@ -111,7 +113,7 @@ def event_stats(access: EventAccess, args: dict[str, Any]) -> Response:
         # As long as the statement timeout allows: a waiter never waits for nothing.
         wait = current_app.config["STATEMENT_TIMEOUT_MS"] / 1000 + 1
         body, hit = computed_once(cache, key, ttl, report, wait)
-    g.cache_status = "hit" if hit else "miss"
+    g.cache_status = state().cache_status = "hit" if hit else "miss"
     return answer(body, representation)
 
 

@@ -32,6 +32,7 @@ from eventio.db.reads import discard, reads
 from eventio.db.replica import is_recovery_conflict
 from eventio.db.state import schema
 from eventio.http.errors import ApiError
+from eventio.http.state import state
 from eventio.models import PersonalAccessToken, User
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def authenticate() -> None:
     caller = verify(rows[0], found.secret, now, lifetime) if rows else None
     if caller is None:
         raise ApiError.unauthenticated()
-    g.caller = caller
+    g.caller = state().caller = caller  # bridge (H1): the pipeline reads the state
     if event_id is not None:
         g.prefetched_access = (event_id, access_from_rows(rows))
     touch(caller, now)

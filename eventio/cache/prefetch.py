@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, g, has_request_context, request
 
+from eventio.http.state import state
+
 View = TypeVar("View", bound=Callable[..., Any])
 KeyFunction = Callable[[], str | None]
 MISSING = object()
@@ -80,7 +82,7 @@ def answered_if_prefetched(respond: Callable[[bytes], Response]) -> Callable[[Vi
             found = [key for key, value in fetched().items() if value is not None]
             if not found:
                 return view(*args, **kwargs)
-            g.cache_status = "hit"
+            g.cache_status = state().cache_status = "hit"
             return respond(take(found[0]))
 
         return wrapper  # type: ignore[return-value]
