@@ -1,4 +1,5 @@
-"""The `/api/v2` blueprint: every request on it is authenticated first."""
+"""The `/api/v2` blueprint: every request on it is authenticated first (its steps are in
+eventio/http/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from typing import Any, TypeVar
 from flask import Blueprint
 from werkzeug.routing import IntegerConverter
 
-from eventio.auth.guard import authenticate, require_ability
+from eventio.auth.guard import require_ability
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 bp = Blueprint("api", __name__, url_prefix="/api/v2")
-bp.before_request(authenticate)
 
 
 class IdConverter(IntegerConverter):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from flask_compress import Compress
+
+from eventio.http.state import state
 
 compress = Compress()
 MEDIA_TYPES = ["application/json", "text/csv", "application/x-ndjson"]
@@ -38,7 +40,7 @@ def add_cache_control(response: Response) -> Response:
     """Unless the view chose already (health, OAuth and the docs' assets do)."""
     if "Cache-Control" in response.headers:
         return response
-    if g.get("caller") is not None:
+    if state().caller is not None:
         response.headers["Cache-Control"] = PRIVATE
     elif response.status_code >= 400:
         response.headers["Cache-Control"] = NO_STORE
@@ -68,16 +70,13 @@ def drop_date(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    # Registered first, so it runs after the others below, on their final status.
-    app.after_request(add_cache_control)
+    """Flask-Compress's settings; eventio/http/pipeline.py registers its hook in its place."""
     brotli = importlib.util.find_spec("brotli") is not None
     app.config.setdefault("COMPRESS_MIMETYPES", MEDIA_TYPES)
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"] if brotli else ["gzip"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"] if brotli else [])
     app.config.setdefault("COMPRESS_STREAMS", brotli)
-    # after_request runs in reverse: registered first, this runs after Compress.
-    app.after_request(drop_date)
+    # The pipeline registers `compress.after_request` between `add_etag` and `drop_date`.
+    app.config["COMPRESS_REGISTER"] = False
     compress.init_app(app)
-    # Registered after Compress, so it runs before it (after_request runs in reverse).
-    app.after_request(add_etag)
