@@ -50,6 +50,11 @@ def rate_limit_headers(response: Response) -> Response:
     return response
 
 
+def after_step(step: Hook) -> Callable[[Flask], object]:
+    """The registration of `step` as an app-wide after-request step."""
+    return lambda target: target.after_request(step)
+
+
 # Blueprint steps: Flask runs a blueprint's before-request steps after the app's, and its
 # after-request steps before the app's. The blueprints are module-level objects shared by
 # every app, and Flask takes no new step on one once registered: these are registered
@@ -119,19 +124,19 @@ def install(app: Flask, settings: Settings) -> None:
     # -- After the view, app-wide, in run order (after BLUEPRINT_AFTER above); each is a
     # registration, since flask-cors and Flask-Compress bring their own hooks.
     after: list[Callable[[Flask], object]] = [
-        # CORS headers for the configured origins only.
-        *([lambda app: input_guards.init_cors(app, origins)] if origins else []),
+        # CORS headers for the configured origins only (flask-cors registers its hook).
+        *([lambda target: input_guards.init_cors(target, origins)] if origins else []),
         # The ETag on the uncompressed body, and a 304 for a matching condition.
-        lambda app: app.after_request(conditional.add_etag),
+        after_step(conditional.add_etag),
         # gzip / brotli; it marks the ETag with the encoding.
-        lambda app: app.after_request(conditional.compress.after_request),
+        after_step(conditional.compress.after_request),
         # Werkzeug's conditional handling adds a `Date`; the server adds its own.
-        lambda app: app.after_request(conditional.drop_date),
+        after_step(conditional.drop_date),
         # On the final status: who may keep the answer.
-        lambda app: app.after_request(conditional.add_cache_control),
+        after_step(conditional.add_cache_control),
         # On every answer, whatever the steps above made of it.
-        lambda app: app.after_request(input_guards.add_nosniff),
-        *([lambda app: app.after_request(input_guards.add_vary_origin)] if origins else []),
+        after_step(input_guards.add_nosniff),
+        *([after_step(input_guards.add_vary_origin)] if origins else []),
     ]
     # Flask runs after-request steps last-registered first.
     for register in reversed(after):
