@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,26 +11,15 @@ from typing import Any
 from flask import Flask
 from flask.sessions import SessionInterface
 
-from eventio import oauth, observability
+from eventio import settings
 from eventio.cache.store import make_cache
 from eventio.db import dialects, mysql_session, prepared, reads, replica
 from eventio.db import state as database_state
+from eventio.db.engines import engine_options
 from eventio.db.extensions import db, migrate
 from eventio.db.problems import check_url
-from eventio.http import (
-    conditional,
-    errors,
-    health,
-    index,
-    input_guards,
-    nul_characters,
-    proxies,
-    public_url,
-    ratelimit,
-    raw_paths,
-)
+from eventio.http.public_url import parse_base_url
 from eventio.http.responses import OrjsonProvider
-from eventio.settings import database_url, engine_options, from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -74,22 +62,11 @@ class EventioFlask(Flask):
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = EventioFlask(
-        "eventio", instance_path=os.environ.get("EVENTIO_INSTANCE_PATH"), static_folder=None
-    )
+    app = EventioFlask("eventio", instance_path=settings.instance_path(), static_folder=None)
     app.json = OrjsonProvider(app)
     app.session_interface = NoSessions()
-    app.config.update(from_environment(app.instance_path))
-    if config:
-        app.config.update(config)
-        if "DATABASE_URL" in config:
-            app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
-                config["DATABASE_URL"], app.instance_path
-            )
+    configure(app, config or {})
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not app.config["SECRET_KEY"]:
-        # Shared by every worker and host on the same database; set SECRET_KEY in production.
-        app.config["SECRET_KEY"] = hashlib.sha256(b"eventio:" + url.encode()).hexdigest()
     if url.startswith("sqlite:///"):
         # Its owner's only: it holds the database and the demo token (eventio.cli.demo_token).
         Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -98,16 +75,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     binds = {}
     for bind, setting in (("write", "WRITE_DATABASE_URL"), ("oauth", "OAUTH_DATABASE_URL")):
         if app.config.get(setting):
-            bind_url = database_url(app.config[setting], app.instance_path)
+            bind_url = settings.database_url(app.config[setting], app.instance_path)
             check_url(bind_url, setting)
             binds[bind] = {"url": bind_url, **engine_options(bind_url, app.config)}
     if binds:
         app.config["SQLALCHEMY_BINDS"] = binds
+    # A malformed URL fails at start, not on the first list.
+    public = app.config.get("PUBLIC_BASE_URL")
+    app.config["PUBLIC_BASE_URL"] = parse_base_url(public) if public else None
+    typed = settings.install(app)
 
-    # Behind trusted proxies: the client address (limits, logs), scheme and host.
-    proxies.init_app(app)
-    raw_paths.init_app(app)
-    public_url.init_app(app)
     db.init_app(app)
     with app.app_context():  # SQLite's functions, on this app's engines only
         dialects.install(*db.engines.values())
@@ -117,26 +94,33 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     replica.init_app(app)
     database_state.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
-    app.extensions["eventio.cache"] = make_cache(app.config["REDIS_URL"])
+    app.extensions["eventio.cache"] = make_cache(typed.redis_url)
 
-    from eventio import openapi
     from eventio.api import IdConverter, bp
     from eventio.cli import register_commands
+    from eventio.http import pipeline
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = False
     # `//events` is a 404 in the contract's body, not Werkzeug's HTML redirect.
     app.url_map.merge_slashes = False
     app.register_blueprint(bp)
-    errors.register(app)
-    ratelimit.init_app(app)
-    health.init_app(app)
-    index.init_app(app)
-    openapi.init_app(app)
-    observability.init_app(app)
-    nul_characters.init_app(app)
-    oauth.init_app(app)
-    conditional.init_app(app)
-    input_guards.init_app(app)
+    pipeline.install(app, typed)
     register_commands(app)
     return app
+
+
+def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
+    """`app.config`: the environment's settings, the overrides, and what follows from them."""
+    app.config.update(settings.from_environment(app.instance_path))
+    app.config.update(overrides)
+    if "DATABASE_URL" in overrides:
+        app.config["SQLALCHEMY_DATABASE_URI"] = settings.database_url(
+            overrides["DATABASE_URL"], app.instance_path
+        )
+    if not app.config["SECRET_KEY"]:
+        # Shared by every worker and host on the same database; set SECRET_KEY in production.
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        app.config["SECRET_KEY"] = hashlib.sha256(b"eventio:" + url.encode()).hexdigest()
+    # Werkzeug's own body check as well, for a body that reaches a reader some other way.
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])

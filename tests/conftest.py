@@ -19,8 +19,9 @@ from sqlalchemy.engine import make_url
 from eventio import create_app
 from eventio.cache.store import MemoryCache
 from eventio.db.attach import own_table_steps
+from eventio.db.engines import engine_options
 from eventio.db.extensions import db
-from eventio.settings import database_url, engine_options, from_environment
+from eventio.settings import database_url, from_environment
 from tests.factories import EventFactory, UserFactory, grant, issue_token
 from tests.support.buffered_client import BufferedClient
 from tests.support.ddl_guard import DDLGuard

@@ -21,9 +21,8 @@ from flask.sansio.blueprints import BlueprintSetupState
 from werkzeug.routing import IntegerConverter
 
 from eventio.api.declaration import ATTRIBUTE, declaration_of
-from eventio.auth.guard import authenticate, authorize_event, require_abilities
+from eventio.auth.guard import authorize_event, require_abilities
 from eventio.auth.permissions import ability
-from eventio.cache.responses import join_round_trip
 
 # `<id:event_id>` (or any converter): the route is about one event.
 EVENT_IN_PATH = re.compile(r"<(?:[^<>:]+:)?event_id>")
@@ -89,8 +88,6 @@ class ApiBlueprint(Blueprint):
 
 
 bp = ApiBlueprint("api", __name__, url_prefix="/api/v2")
-bp.before_request(authenticate)
-bp.before_request(join_round_trip)  # before the rate count (ratelimit), which runs its reads
 
 
 class IdConverter(IntegerConverter):

@@ -5,17 +5,16 @@ at all is one line here (the Flask CLI would add its usage text to it)."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from eventio.db.problems import url_problem
-from eventio.settings import database_url
+from eventio.settings import configured_database_url, database_url
 
 
 def main() -> int:
-    url = os.environ.get("DATABASE_URL")
+    url = configured_database_url()
     problem = url_problem(database_url(url, "")) if url else None
     if problem:
         click.echo(f"Error: {problem}", err=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Connection, MetaData, inspect
+from sqlalchemy import BigInteger, Connection, ForeignKeyConstraint, MetaData, inspect
 from sqlalchemy.dialects import mysql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -40,7 +40,7 @@ def own_table_steps(connection: Connection, tables: frozenset[str]) -> list[Step
         table = db.metadata.tables[name].to_metadata(metadata)
         if users_id is not None and connection.dialect.name == "mysql":
             table.c.user_id.type = users_id
-        foreign_keys = None if "users" in tables else []
+        foreign_keys: list[ForeignKeyConstraint] | None = None if "users" in tables else []
         create = CreateTable(table, include_foreign_key_constraints=foreign_keys)
         steps.append(Step(f"table {name}", str(create.compile(dialect=connection.dialect)).strip()))
         for index in sorted(table.indexes, key=lambda i: str(i.name)):

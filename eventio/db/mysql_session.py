@@ -39,7 +39,7 @@ def configure(engine: Engine, statement_timeout_ms: int) -> None:
 
 def is_statement_timeout(orig: BaseException | None) -> bool:
     """A DBAPI error raised because the server's statement time limit was reached."""
-    args = getattr(orig, "args", ())
+    args: tuple[Any, ...] = getattr(orig, "args", ())
     return bool(args) and args[0] in STATEMENT_TIMEOUT_CODES
 
 

@@ -70,16 +70,13 @@ def drop_date(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    # Registered first, so it runs after the others below, on their final status.
-    app.after_request(add_cache_control)
+    """Flask-Compress's settings; eventio/http/pipeline.py registers its hook in its place."""
     brotli = importlib.util.find_spec("brotli") is not None
     app.config.setdefault("COMPRESS_MIMETYPES", MEDIA_TYPES)
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"] if brotli else ["gzip"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"] if brotli else [])
     app.config.setdefault("COMPRESS_STREAMS", brotli)
-    # after_request runs in reverse: registered first, this runs after Compress.
-    app.after_request(drop_date)
+    # The pipeline registers `compress.after_request` between `add_etag` and `drop_date`.
+    app.config["COMPRESS_REGISTER"] = False
     compress.init_app(app)
-    # Registered after Compress, so it runs before it (after_request runs in reverse).
-    app.after_request(add_etag)

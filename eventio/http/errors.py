@@ -1,11 +1,12 @@
-"""One error envelope for everything: `{"message": …, "errors": {…}}`, registered in one place."""
+"""One error envelope for everything: `{"message": …, "errors": {…}}` (registered in
+eventio/http/pipeline.py)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Response, current_app, request
 from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
@@ -25,6 +26,8 @@ from eventio.querybuilder import InvalidQuery
 log = logging.getLogger("eventio.errors")
 # How much of an unknown path a 404 or 405 repeats.
 MAX_ROUTE_SHOWN = 300
+# The database (or its pool) not answering: a 503, never a 500.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
 
 class ApiError(Exception):
@@ -103,8 +106,8 @@ def handle_http_exception(error: HTTPException) -> Response:
             f"{route_name(request.path)}. Supported methods: {', '.join(allowed)}."
         )
         headers["Allow"] = ", ".join(allowed)
-    elif status == 422 and isinstance(getattr(error, "data", None), dict):
-        errors = _webargs_errors(error.data.get("messages", {}))
+    elif status == 422 and isinstance(data := getattr(error, "data", None), dict):
+        errors = _webargs_errors(data.get("messages", {}))
         return error_response(422, validation_message(errors), errors)
     elif status >= 500:
         message = "Server Error"
@@ -200,13 +203,3 @@ def is_statement_timeout(error: SQLAlchemyError) -> bool:
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "Server Error")
-
-
-def register(app: Flask) -> None:
-    app.register_error_handler(ApiError, handle_api_error)
-    app.register_error_handler(InvalidQuery, handle_invalid_query)
-    app.register_error_handler(HTTPException, handle_http_exception)
-    for unavailable in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
-        app.register_error_handler(unavailable, handle_database_unavailable)
-    app.register_error_handler(ProgrammingError, handle_programming_error)
-    app.register_error_handler(Exception, handle_unexpected)

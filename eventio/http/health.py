@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from eventio.db.inspection import Inspection, inspect_database
 from eventio.db.replica import lag_seconds
 from eventio.db.state import SchemaState
 from eventio.http.responses import json_response
+from eventio.settings import Settings
 
 # The logger keeps its name from before the package moves: log filters match on it.
 log = logging.getLogger("eventio.health")
@@ -226,19 +226,16 @@ def ready() -> Response:
     return no_store(response)
 
 
-def init_app(app: Flask) -> None:
-    app.config.setdefault(
-        "HEALTH_CHECK_TIMEOUT", float(os.environ.get("HEALTH_CHECK_TIMEOUT") or 2.0)
-    )
+def install(app: Flask, settings: Settings) -> None:
+    """The readiness checks of this app (eventio/http/pipeline.py registers `bp`)."""
     migrate = app.extensions["migrate"]
     app.extensions["eventio.health"] = Readiness(
         migrate.directory,
         migrate.configure_args.get("version_table", "alembic_version"),
-        app.config.get("REDIS_URL"),
-        float(app.config["HEALTH_CHECK_TIMEOUT"]),
+        settings.redis_url,
+        settings.health_check_timeout,
         app.extensions.get("eventio.schema"),
-        oauth_elsewhere=bool(app.config.get("OAUTH_DATABASE_URL")),
-        write_elsewhere=bool(app.config.get("WRITE_DATABASE_URL")),
-        max_replica_lag=float(app.config["REPLICA_MAX_LAG_SECONDS"]),
+        oauth_elsewhere=bool(settings.oauth_database_url),
+        write_elsewhere=bool(settings.write_database_url),
+        max_replica_lag=settings.replica_max_lag_seconds,
     )
-    app.register_blueprint(bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Response
 
 from eventio.http.public_url import absolute_url
 from eventio.http.responses import json_response
@@ -66,7 +66,3 @@ def index() -> Response:
     response = json_response(index_body())
     response.headers["Cache-Control"] = CACHE_CONTROL
     return response
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

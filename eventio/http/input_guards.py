@@ -17,7 +17,6 @@ Settings (the environment, or the app's config first):
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,10 +29,12 @@ from werkzeug.serving import WSGIRequestHandler
 
 from eventio.http.errors import ApiError, error_response
 from eventio.http.responses import json_response
+from eventio.settings import (  # noqa: F401  # the deploy scripts and tests read them here
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_REQUEST_LINE,
+    max_body_bytes,
+)
 
-DEFAULT_MAX_REQUEST_LINE = 8000
-# The API reads one body, the token request's few form fields: 16 KiB is generous.
-DEFAULT_MAX_BODY_BYTES = 16 * 1024
 OAUTH_BLUEPRINT = "oauth"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # What the Werkzeug development server (`make run`) and gunicorn.conf.py say in `Server`.
@@ -65,10 +66,6 @@ def request_target_length(environ: dict[str, object]) -> int:
     return len(str(path)) + (len(str(query)) + 1 if query else 0)
 
 
-def max_body_bytes() -> int:
-    return int(os.environ.get("MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
-
-
 def declared_body_length(environ: dict[str, object]) -> int:
     """The body's `Content-Length` (0 when absent or not a number: Werkzeug's reading)."""
     value = environ.get("CONTENT_LENGTH")
@@ -95,7 +92,7 @@ def read_chunked_body(environ: dict[str, Any], max_body: int) -> None:
 
 
 def guard_request(max_request_line: int, max_body: int) -> Callable[[], Response | None]:
-    """First of all before_request hooks: a 414 for an overlong target, a 413 for an
+    """First of all before-request steps: a 414 for an overlong target, a 413 for an
     overlong body (on its header alone: nothing of it is read), then OPTIONS."""
 
     def guard() -> Response | None:
@@ -195,30 +192,3 @@ def init_cors(app: Flask, origins: list[str]) -> None:
 def hide_development_server_version() -> None:
     """`flask run` answers `Server: Werkzeug/x Python/y`; say nothing about versions."""
     WSGIRequestHandler.version_string = lambda self: SERVER_BANNER  # type: ignore[method-assign]
-
-
-def init_app(app: Flask) -> None:
-    app.config.setdefault(
-        "MAX_REQUEST_LINE",
-        int(os.environ.get("MAX_REQUEST_LINE") or DEFAULT_MAX_REQUEST_LINE),
-    )
-    app.config.setdefault("MAX_BODY_BYTES", max_body_bytes())
-    # Werkzeug's own check as well, for a body that reaches a reader some other way.
-    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
-    app.config.setdefault("CORS_ORIGINS", os.environ.get("CORS_ORIGINS", ""))
-    origins = parse_origins(app.config["CORS_ORIGINS"])
-
-    # First, before the NUL check reads the query string and the API checks the token.
-    app.before_request_funcs.setdefault(None, []).insert(
-        0, guard_request(int(app.config["MAX_REQUEST_LINE"]), int(app.config["MAX_BODY_BYTES"]))
-    )
-    # By status code: found before errors.py's handler of every HTTPException.
-    app.register_error_handler(413, body_too_large)
-    if origins:
-        init_cors(app, origins)
-    # after_request hooks run last-registered first: at the front, these run last of all,
-    # on whatever answer the others (ETag, compression, CORS) made.
-    app.after_request_funcs.setdefault(None, []).insert(0, add_nosniff)
-    if origins:
-        app.after_request_funcs[None].insert(0, add_vary_origin)
-    hide_development_server_version()

@@ -3,7 +3,7 @@ and a query string (or form) that is not UTF-8 at all."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import request
 
 from eventio.http.errors import ApiError
 
@@ -22,7 +22,3 @@ def refuse_nul_characters() -> None:
         if "\x00" in key or "\x00" in value:
             name = key.replace("\x00", "").split("[", 1)[0] or "query"
             raise ApiError.invalid(name, f"The parameter `{name}` holds a NUL character.")
-
-
-def init_app(app: Flask) -> None:
-    app.before_request(refuse_nul_characters)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from eventio.settings import Settings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -64,13 +65,14 @@ def is_within(peer: str, networks: tuple[Network, ...]) -> bool:
     return any(address in network for network in networks)
 
 
-def init_app(app: Flask) -> None:
-    """Wrap the app when PROXY_FIX_HOPS says proxies stand in front; else headers are inert."""
-    configured = app.config.get("TRUSTED_PROXIES")
+def middleware(settings: Settings) -> list[Callable[[WSGIApplication], WSGIApplication]]:
+    """The wrapper when PROXY_FIX_HOPS says proxies stand in front; else none, and the
+    headers are inert."""
+    configured = settings.trusted_proxies
     networks = parse_networks(configured or DEFAULT_TRUSTED_PROXIES)
-    hops = app.config["PROXY_FIX_HOPS"]
+    hops = settings.proxy_fix_hops
     if not hops:
         if configured:
             log.warning("TRUSTED_PROXIES is set but PROXY_FIX_HOPS is 0: X-Forwarded-* ignored")
-        return
-    app.wsgi_app = TrustedProxies(app.wsgi_app, networks, hops)  # type: ignore[method-assign]
+        return []
+    return [lambda app: TrustedProxies(app, networks, hops)]

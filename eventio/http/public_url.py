@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 
 # Characters a path keeps as they are (Werkzeug's `base_url` keeps the same).
 PATH_SAFE = "!$&'()*+,/:;=@%"
@@ -27,18 +27,10 @@ def parse_base_url(value: str) -> str:
 def base_url() -> str:
     """The request's URL without its query: PUBLIC_BASE_URL and the path when configured,
     else the request's own scheme and `Host` (a laptop, tests)."""
-    public = current_app.config["PUBLIC_BASE_URL"]
+    public: str | None = current_app.config["PUBLIC_BASE_URL"]
     if not public:
         return request.base_url
     return public + quote(request.path, safe=PATH_SAFE)
-
-
-def init_app(app: Flask) -> None:
-    """A malformed URL fails at start, not on the first list."""
-    if app.config.get("PUBLIC_BASE_URL"):
-        app.config["PUBLIC_BASE_URL"] = parse_base_url(app.config["PUBLIC_BASE_URL"])
-    else:
-        app.config["PUBLIC_BASE_URL"] = None
 
 
 def absolute_url(path: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from redis.commands.core import Script
 from eventio.cache.batch import RoundTrip
 from eventio.http.errors import error_response
 from eventio.http.state import state
+from eventio.settings import Settings
 
 # The logger keeps its name from before the package moves: log filters match on it.
 log = logging.getLogger("eventio.ratelimit")
@@ -284,22 +284,11 @@ def add_limit_headers(response: Response) -> Response:
     return response
 
 
-def is_on(value: object) -> bool:
-    return str(value).strip().lower() not in ("0", "false", "no", "off")
-
-
-def init_app(app: Flask) -> None:
-    app.config.setdefault("RATE_LIMIT", os.environ.get("RATE_LIMIT") or DEFAULT_RATE_LIMIT)
-    app.config.setdefault("RATE_LIMIT_ENABLED", is_on(os.environ.get("RATE_LIMIT_ENABLED", "1")))
-    if not is_on(app.config["RATE_LIMIT_ENABLED"]):
+def init_app(app: Flask, settings: Settings) -> None:
+    """The budgets, unless RATE_LIMIT_ENABLED is off; eventio/http/pipeline.py runs `check`
+    and `add_limit_headers` on the API, the token endpoint and `/metrics` (never on the
+    health endpoints)."""
+    if not settings.rate_limit_enabled:
         return
-    if API not in app.blueprints:
-        raise RuntimeError("ratelimit.init_app needs the API blueprint registered first")
     # A typo fails at start, not on the first request.
-    app.extensions[EXTENSION] = RateLimits(app.config["RATE_LIMIT"], app.config.get("REDIS_URL"))
-    # After the blueprint's `authenticate`, on the API only (the health endpoints are
-    # never limited). The token endpoint and `/metrics` are limited per address, so client
-    # secrets and the metrics token cannot be guessed freely.
-    for blueprint in (API, OAUTH, METRICS):
-        app.before_request_funcs.setdefault(blueprint, []).append(check)
-        app.after_request_funcs.setdefault(blueprint, []).append(add_limit_headers)
+    app.extensions[EXTENSION] = RateLimits(settings.rate_limit, settings.redis_url)

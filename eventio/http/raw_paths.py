@@ -6,8 +6,6 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Flask
-
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -38,7 +36,3 @@ class EncodedSlashes:
                 path = path[len(script_name) :]
             environ["PATH_INFO"] = path
         return self.app(environ, start_response)
-
-
-def init_app(app: Flask) -> None:
-    app.wsgi_app = EncodedSlashes(app.wsgi_app)  # type: ignore[method-assign]

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import orjson
-from flask import has_request_context, request
+from flask import has_request_context
 from flask.logging import default_handler
 
+from eventio.http.state import state
 from eventio.observability.dev_server import plain_werkzeug_lines
 from eventio.observability.redact import RedactingFilter, redact
-from eventio.observability.request_id import REQUEST_ID_ENVIRON
 
 access_log = logging.getLogger("eventio.access")
 FORMATS = ("json", "text")
@@ -38,7 +38,7 @@ class StderrHandler(logging.StreamHandler[TextIO]):
 def add_request_id(record: logging.LogRecord) -> bool:
     """Tag a record logged during a request with that request's id."""
     if not hasattr(record, "request_id") and has_request_context():
-        record.request_id = request.environ.get(REQUEST_ID_ENVIRON)
+        record.request_id = state().request_id
     return True
 
 

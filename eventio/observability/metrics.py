@@ -8,10 +8,9 @@ folder and `/metrics` sums them; `child_exit` drops a dead worker's gauges.
 from __future__ import annotations
 
 import hmac
-import os
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Blueprint, Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -28,8 +27,10 @@ from sqlalchemy import Engine, event
 from eventio.auth.guard import bearer_token
 from eventio.db.extensions import db
 from eventio.http.errors import ApiError
+from eventio.settings import prometheus_multiproc_dir, settings
 
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# Its endpoint is `observability.metrics`: rate limited by address (eventio/http/pipeline.py).
+bp = Blueprint("observability", __name__)
 # Up to the gunicorn timeout (30 s); the statement timeout is 10 s.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # The `*_created` timestamps double the series and no dashboard of ours reads them.
@@ -110,7 +111,7 @@ def engines() -> dict[str, Engine]:
 
 def registry() -> CollectorRegistry:
     """This process's registry, or a fresh one summing every worker's files."""
-    if not os.environ.get(MULTIPROC_DIR):
+    if not settings().prometheus_multiproc_dir:
         return REGISTRY
     summed = CollectorRegistry()
     multiprocess.MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
@@ -119,7 +120,7 @@ def registry() -> CollectorRegistry:
 
 def metrics() -> Response:
     """Report the metrics in the Prometheus text format."""
-    expected = current_app.config["METRICS_TOKEN"]
+    expected = settings().metrics_token
     if expected:
         given = bearer_token() or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -129,14 +130,18 @@ def metrics() -> Response:
     return Response(generate_latest(registry()), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def init_metrics(app: Flask) -> None:
+bp.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+
+
+def install(app: Flask) -> None:
+    """Watch the app's pools (eventio/http/pipeline.py registers `bp`, serving `/metrics`)."""
     with app.app_context():
         for label, engine in engines().items():
             watch_pool(engine, label)
-    app.add_url_rule("/metrics", "observability.metrics", metrics, methods=["GET"])
+    app.register_blueprint(bp)
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """gunicorn hook: forget a dead worker's live gauges (multiprocess mode only)."""
-    if os.environ.get(MULTIPROC_DIR):
+    if prometheus_multiproc_dir():
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -11,17 +11,12 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from flask import request
 from werkzeug.wsgi import get_path_info
 
-from eventio.http.state import state
+from eventio.http.state import ENVIRON_KEY, RequestState, state
 from eventio.observability.logs import log_access
 from eventio.observability.metrics import observe_request
 from eventio.observability.redact import redact_path
-from eventio.observability.request_id import (
-    REQUEST_ID_ENVIRON,
-    REQUEST_ID_HEADER,
-    request_id_from,
-)
+from eventio.observability.request_id import REQUEST_ID_HEADER, request_id_from
 
-OBSERVATION_ENVIRON = "eventio.observation"
 CACHE_STATUSES = ("hit", "miss")
 
 
@@ -41,15 +36,17 @@ class Observation:
 
 
 def capture_request(error: BaseException | None) -> None:
-    """Teardown: copy what only the app knows (`g`, the url rule) into the observation."""
-    observation: Observation | None = request.environ.get(OBSERVATION_ENVIRON)
+    """Teardown: copy what only the app knows (the request's state, the url rule) into the
+    observation."""
+    found = state()
+    observation: Observation | None = found.observation
     if observation is None:
         return
     if request.url_rule is not None:
         observation.endpoint = request.url_rule.rule
-    token_id = getattr(state().caller, "token_id", None)
+    token_id = getattr(found.caller, "token_id", None)
     observation.token_id = token_id if isinstance(token_id, int) else None
-    cache = state().cache_status
+    cache = found.cache_status
     observation.cache = cache if cache in CACHE_STATUSES else None
 
 
@@ -94,8 +91,10 @@ class ObservedApp:
             path=get_path_info(environ),
             started=time.perf_counter(),
         )
-        environ[REQUEST_ID_ENVIRON] = observation.request_id
-        environ[OBSERVATION_ENVIRON] = observation
+        # The request's state starts here, before Flask sees the request.
+        environ[ENVIRON_KEY] = RequestState(
+            request_id=observation.request_id, observation=observation
+        )
 
         def observed_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None

@@ -6,7 +6,6 @@ import re
 import uuid
 
 REQUEST_ID_HEADER = "X-Request-ID"
-REQUEST_ID_ENVIRON = "eventio.request_id"
 # Letters, digits and a few separators (UUIDs, trace ids); nothing that could break a log line.
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
 

@@ -106,7 +106,8 @@ def test_a_token_of_another_model_is_refused(laravel: Laravel, world: World) -> 
 
 def read_only_app(laravel: Laravel, **config: Any) -> Any:
     """The app on a read-only session, as on a replica."""
-    from eventio.settings import database_url, engine_options, from_environment
+    from eventio.db.engines import engine_options
+    from eventio.settings import database_url, from_environment
 
     url = database_url(laravel.url, "")
     options = engine_options(url, {**from_environment(""), "DB_POOL_SIZE": 5})
