@@ -17,8 +17,10 @@ from tests.factories import EventFactory, grant
 
 
 @pytest.fixture
-def made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The resources whose list plans were made while the test runs."""
+def made(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The resources whose list plans were made while the test runs (from none kept: an
+    earlier test's event may have had this one's id)."""
+    app.extensions.pop(listing.PLANS, None)
     plans: list[str] = []
     original = listing.plan_includes
 
