@@ -8,6 +8,7 @@ from typing import Any
 
 from eventio.db.pg_cursor import LazilyDescribedCursor
 
+
 # How a setting or a flag says "off"; anything else present says "on".
 OFF = frozenset({"0", "false", "off", "no"})
 
