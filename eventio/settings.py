@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, current_app
 
 EXTENSION = "eventio.settings"
+
 # How a setting or a flag says "off"; anything else present says "on".
 OFF = frozenset({"0", "false", "off", "no"})
 DEFAULT_MAX_REQUEST_LINE = 8000
