@@ -158,6 +158,28 @@ class Settings:
     metrics_token: str | None
     metrics_enabled: bool
     prometheus_multiproc_dir: str | None
+    # Tokens (eventio/auth).
+    token_expiration_minutes: int | None
+    token_prefix: str
+    last_used_write_interval: int
+    oauth_token_ttl: int | None
+    oauth_secret_grace_hours: float
+    # Lists, includes, exports and the caches (eventio/api, eventio/cache).
+    default_per_page: int
+    max_per_page: int
+    max_included_rows: int | None
+    count_cache_ttl: int
+    count_cache_min_rows: int
+    stats_cache_ttl: int
+    export_max_seconds: int | None
+    export_send_timeout_seconds: int | None
+    csv_neutralise_formulas: bool
+    # The database's pool and time limits (eventio/db/engines.py).
+    db_pool_size: int
+    db_max_overflow: int
+    db_pool_timeout: int
+    db_connect_timeout: int
+    statement_timeout_ms: int | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -190,7 +212,31 @@ class Settings:
                 bool(metrics_token) if metrics_enabled is None else is_on(metrics_enabled)
             ),
             prometheus_multiproc_dir=prometheus_multiproc_dir(),
+            token_expiration_minutes=optional_int(config["TOKEN_EXPIRATION_MINUTES"]),
+            token_prefix=str(config["TOKEN_PREFIX"] or ""),
+            last_used_write_interval=int(config["LAST_USED_WRITE_INTERVAL"]),
+            oauth_token_ttl=optional_int(config["OAUTH_TOKEN_TTL"]),
+            oauth_secret_grace_hours=float(config["OAUTH_SECRET_GRACE_HOURS"]),
+            default_per_page=int(config["DEFAULT_PER_PAGE"]),
+            max_per_page=int(config["MAX_PER_PAGE"]),
+            max_included_rows=optional_int(config["MAX_INCLUDED_ROWS"]),
+            count_cache_ttl=int(config["COUNT_CACHE_TTL"]),
+            count_cache_min_rows=int(config["COUNT_CACHE_MIN_ROWS"]),
+            stats_cache_ttl=int(config["STATS_CACHE_TTL"]),
+            export_max_seconds=optional_int(config["EXPORT_MAX_SECONDS"]),
+            export_send_timeout_seconds=optional_int(config["EXPORT_SEND_TIMEOUT_SECONDS"]),
+            csv_neutralise_formulas=is_on(config["CSV_NEUTRALISE_FORMULAS"]),
+            db_pool_size=int(config["DB_POOL_SIZE"]),
+            db_max_overflow=int(config["DB_MAX_OVERFLOW"]),
+            db_pool_timeout=int(config["DB_POOL_TIMEOUT"]),
+            db_connect_timeout=int(config["DB_CONNECT_TIMEOUT"]),
+            statement_timeout_ms=optional_int(config["STATEMENT_TIMEOUT_MS"]),
         )
+
+
+def optional_int(value: Any) -> int | None:
+    """An integer setting that may be unset (None: the feature's own default or none)."""
+    return None if value is None else int(value)
 
 
 def install(app: Flask) -> Settings:
