@@ -44,10 +44,10 @@ serve-proxy: install  ## Production topology: nginx in front of gunicorn on 127.
 
 # The suite runs in PYTEST_WORKERS processes (pytest-xdist; 0: in this one), each on a
 # database and a Redis database of its own derived from TEST_DATABASE_URL / TEST_REDIS_URL
-# (tests/support/workers.py); a module that holds something of the machine's runs whole
-# in one worker (`--dist loadgroup`). docs/testing.md.
+# (tests/support/workers.py); each module runs whole in one worker (`--dist loadscope`),
+# its module-scoped servers and fixed names built once. docs/testing.md.
 PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 test: install  ## The whole suite, on SQLite (TEST_DATABASE_URL / TEST_REDIS_URL select others)
 	$(PYTEST) $(PYTEST_ARGS)

@@ -28,7 +28,7 @@ from tests.support.ddl_guard import DDLGuard
 from tests.support.laravel_schema import create_laravel_schema, drop_every_table
 from tests.support.oauth_store import clients_on_the_oauth_bind
 from tests.support.schema_mode import SCHEMA_MODE, skip_reason
-from tests.support.workers import isolate_worker, one_worker_group
+from tests.support.workers import isolate_worker, machine_share
 
 ALL_AREAS = ("event", "bookings", "groups", "customers", "roles", "users")
 # The tables the tests fill, emptied after each test. A Laravel-made database has no
@@ -57,14 +57,9 @@ def pytest_report_header() -> str:
     return f"schema: {SCHEMA_MODE.describe()}"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """On a Laravel-made schema, the few tests that cannot apply there skip, saying why.
-    Under xdist, a module that holds something of the machine's runs in one worker."""
+    """On a Laravel-made schema, the few tests that cannot apply there skip, saying why."""
     for item in items:
-        group = one_worker_group(item.nodeid)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
         reason = skip_reason(item.nodeid)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
@@ -86,6 +81,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             del os.environ["OAUTH_DATABASE_URL"]
         else:
             os.environ["OAUTH_DATABASE_URL"] = previous
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Under xdist, a test that cannot bear the other worker's load runs while it waits."""
+    with machine_share(item.nodeid):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

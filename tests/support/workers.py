@@ -1,9 +1,15 @@
 """Under pytest-xdist each worker gets a database and a Redis database of its own, derived
-from TEST_DATABASE_URL and TEST_REDIS_URL before any test reads them (docs/testing.md)."""
+from TEST_DATABASE_URL and TEST_REDIS_URL before any test reads them, and the few tests
+that cannot bear the other worker's load run while it waits (docs/testing.md)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, create_engine, text
@@ -108,28 +114,31 @@ def worker_redis_url(url: str, number: int) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
-# Test modules that hold something of the machine's for their whole run run in one worker
-# (`--dist loadgroup`), each whole: module-scoped servers and fixed names would otherwise
-# be built twice at once, or emptied under the other worker's feet.
-ONE_WORKER = {
-    # Fixed Redis databases (CLAIMED_REDIS_DATABASES), flushed by their fixtures.
-    "tests/production/test_ratelimit.py": "redis-ratelimit",
-    "tests/production/test_health.py": "redis-health",
-    "tests/production/test_stats_redis_outage.py": "redis-outage",
-    "tests/production/test_faults_under_load.py": "redis-faults",
-    # A PostgreSQL role of a fixed name, dropped and made again by a module fixture.
-    "tests/production/test_database_outages.py": "role-replica-reader",
-    # gunicorn and nginx started once for the module (on free ports, under a temp folder).
-    "tests/production/test_slow_clients.py": "nginx-topology",
-    # A primary and a standby cluster per module, started on free ports.
-    "tests/replica/": "replica",
-}
+# Tests whose timings cannot bear another worker's load beside them (they measure how a
+# server copes, or race a replica's replay): while one runs, the other worker waits.
+ALONE = (
+    "tests/production/test_slow_clients.py",
+    "tests/production/test_faults_under_load.py",
+    "tests/replica/",
+)
 
 
-def one_worker_group(nodeid: str) -> str | None:
-    """The xdist group a test runs in, when its module must stay in one worker."""
+def runs_alone(nodeid: str) -> bool:
     path = nodeid.split("::", 1)[0]
-    for prefix, group in ONE_WORKER.items():
-        if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
-            return group
-    return None
+    return any(path == alone or (alone.endswith("/") and path.startswith(alone)) for alone in ALONE)
+
+
+@contextmanager
+def machine_share(nodeid: str) -> Iterator[None]:
+    """Under xdist, a test of ALONE holds the run's lock alone; any other shares it."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if worker_number() is None or not run:
+        yield
+        return
+    path = Path(tempfile.gettempdir()) / f"eventio-tests-{run}.lock"
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if runs_alone(nodeid) else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
