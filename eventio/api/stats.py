@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from eventio.api import formats
 from eventio.api.blueprint import bp
-from eventio.api.declaration import declare
+from eventio.api.declaration import declared
 from eventio.api.export import BOM
 from eventio.api.flags import flag
 from eventio.auth.permissions import EventAccess
@@ -67,6 +67,17 @@ def answer(body: bytes, representation: str, event_id: int) -> Response:
 
 
 @bp.get("/event/<id:event_id>/stats")
+@declared(
+    areas=("event",),
+    notes={
+        "ticketId": "Only the row of this ticket type (its id).",
+        "ticket": "Only ticket types whose title contains this text, ignoring case.",
+        "participant_type": "Only ticket types of this participant type (exact), e.g. `adult`.",
+    },
+    flags={"no-cache": "Recompute the statistics now and refresh the cache."},
+    response_schema=StatsSchema,
+    formats=("json", "csv"),
+)
 @cached_response(
     arguments=STATS_ARGS,
     representation=negotiated,
@@ -81,19 +92,3 @@ def event_stats(access: EventAccess, args: dict[str, Any], representation: str) 
     if representation == "json":
         return orjson.dumps(computed)
     return report_csv(computed, neutralise=current_app.config["CSV_NEUTRALISE_FORMULAS"])
-
-
-# What the route declares, for its access and its docs (eventio/api/declaration.py).
-declare(
-    event_stats,
-    areas=("event",),
-    arguments=STATS_ARGS,
-    notes={
-        "ticketId": "Only the row of this ticket type (its id).",
-        "ticket": "Only ticket types whose title contains this text, ignoring case.",
-        "participant_type": "Only ticket types of this participant type (exact), e.g. `adult`.",
-    },
-    flags={"no-cache": "Recompute the statistics now and refresh the cache."},
-    response_schema=StatsSchema,
-    formats=("json", "csv"),
-)

@@ -38,6 +38,7 @@ from marshmallow import ValidationError, fields
 from webargs import flaskparser
 from werkzeug.exceptions import HTTPException
 
+from eventio.api.declaration import declare
 from eventio.cache.batch import round_trip
 from eventio.cache.store import Cache, RedisCache, computed_once
 from eventio.http.errors import ApiError
@@ -206,6 +207,8 @@ def cached_response(
             return declared.answer(access)
 
         setattr(view, ATTRIBUTE, declared)
+        # The arguments it parses are the route's, for the docs as for the request.
+        declare(view, arguments=arguments)
         return view
 
     return decorator
