@@ -15,12 +15,16 @@ def engine_options(url: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """Pool and timeouts per worker process; PostgreSQL gets connect and statement timeouts."""
     # Bound parameters stay out of exception messages and logs: they can hold secrets.
     options: dict[str, Any] = {"pool_pre_ping": False, "hide_parameters": True}
+    # A server's pool: per worker process, recycled before a server's idle timeout.
+    pool = {
+        "pool_size": config["DB_POOL_SIZE"],
+        "max_overflow": config["DB_MAX_OVERFLOW"],
+        "pool_timeout": config["DB_POOL_TIMEOUT"],
+        "pool_recycle": 1800,
+    }
     if url.startswith("postgresql"):
         options.update(
-            pool_size=config["DB_POOL_SIZE"],
-            max_overflow=config["DB_MAX_OVERFLOW"],
-            pool_timeout=config["DB_POOL_TIMEOUT"],
-            pool_recycle=1800,
+            pool,
             connect_args={
                 "connect_timeout": config["DB_CONNECT_TIMEOUT"],
                 "options": f"-c statement_timeout={config['STATEMENT_TIMEOUT_MS']}",
@@ -33,13 +37,7 @@ def engine_options(url: str, config: Mapping[str, Any]) -> dict[str, Any]:
         )
     elif url.startswith("mysql"):
         # Session time zone and statement limit: eventio.db.mysql_session, on each connect.
-        options.update(
-            pool_size=config["DB_POOL_SIZE"],
-            max_overflow=config["DB_MAX_OVERFLOW"],
-            pool_timeout=config["DB_POOL_TIMEOUT"],
-            pool_recycle=1800,
-            connect_args={"connect_timeout": config["DB_CONNECT_TIMEOUT"]},
-        )
+        options.update(pool, connect_args={"connect_timeout": config["DB_CONNECT_TIMEOUT"]})
     elif url.startswith("sqlite"):
         options["connect_args"] = {"timeout": config["DB_CONNECT_TIMEOUT"]}
     return options

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask
 from sqlalchemy.exc import ProgrammingError
 from werkzeug.exceptions import HTTPException
 
@@ -37,20 +37,6 @@ from eventio.settings import Settings
 Hook = Callable[..., Any]
 
 
-def rate_limit_check() -> Response | None:
-    """`ratelimit.check` where the app counts requests (RATE_LIMIT_ENABLED)."""
-    if ratelimit.EXTENSION in current_app.extensions:
-        return ratelimit.check()
-    return None
-
-
-def rate_limit_headers(response: Response) -> Response:
-    """`ratelimit.add_limit_headers` where the app counts requests."""
-    if ratelimit.EXTENSION in current_app.extensions:
-        return ratelimit.add_limit_headers(response)
-    return response
-
-
 def after_step(step: Hook) -> Callable[[Flask], object]:
     """The registration of `step` as an app-wide after-request step."""
     return lambda target: target.after_request(step)
@@ -63,17 +49,17 @@ def after_step(step: Hook) -> Callable[[Flask], object]:
 BLUEPRINT_BEFORE: tuple[tuple[Blueprint, tuple[Hook, ...]], ...] = (
     # The API: the token first (every route needs it); then the cache's reads join the
     # request's Redis round trip, which the caller's budget count runs.
-    (api_bp, (authenticate, join_round_trip, rate_limit_check)),
+    (api_bp, (authenticate, join_round_trip, ratelimit.check)),
     # The token endpoint and `/metrics`: budgets per address, so secrets cannot be guessed.
-    (oauth_bp, (rate_limit_check,)),
-    (metrics.bp, (rate_limit_check,)),
+    (oauth_bp, (ratelimit.check,)),
+    (metrics.bp, (ratelimit.check,)),
 )
 # In run order. On the API, before `formats.vary_on_accept` (registered with the routes),
 # so that a 401 turned 429 by the limiter still says `Vary: Accept`.
 BLUEPRINT_AFTER: tuple[tuple[Blueprint, tuple[Hook, ...]], ...] = (
-    (api_bp, (rate_limit_headers,)),
-    (oauth_bp, (rate_limit_headers,)),
-    (metrics.bp, (rate_limit_headers,)),
+    (api_bp, (ratelimit.add_limit_headers,)),
+    (oauth_bp, (ratelimit.add_limit_headers,)),
+    (metrics.bp, (ratelimit.add_limit_headers,)),
 )
 
 for _blueprint, _steps in BLUEPRINT_BEFORE:

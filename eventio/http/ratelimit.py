@@ -222,8 +222,10 @@ def storage_uri(redis_url: str | None) -> str:
     return redis_url
 
 
-def rate_limits() -> RateLimits:
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+def rate_limits() -> RateLimits | None:
+    """The app's budgets; None when RATE_LIMIT_ENABLED is off (nothing is counted)."""
+    found: RateLimits | None = current_app.extensions.get(EXTENSION)
+    return found
 
 
 def identity(authenticated: bool = True) -> str:
@@ -242,11 +244,12 @@ def check(authenticated: bool = True) -> Response | None:
 
     Runs right after `authenticate` (the budget is the user's); a request that
     `authenticate` refused is counted by address in `add_limit_headers`."""
+    limits = rate_limits()
     current = state()
-    if current.rate_count is not None:
+    if limits is None or current.rate_count is not None:
         return None
     try:
-        counted = rate_limits().count(identity(authenticated))
+        counted = limits.count(identity(authenticated))
     except Exception:  # never worth failing a request: served, not counted
         log.exception("rate limit not counted")
         return None

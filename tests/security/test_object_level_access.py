@@ -87,7 +87,7 @@ def test_every_event_route_is_guarded_by_its_documented_areas(app: Flask) -> Non
     problems = []
     for route in ROUTES:
         if not route.areas:
-            problems.append(f"{route}: not authorised per event (no @for_event)")
+            problems.append(f"{route}: not authorised per event (no areas in its declaration)")
         elif documented.get(rule_shape(route.rule)) != route.areas:
             wanted = documented.get(rule_shape(route.rule))
             problems.append(f"{route}: areas {route.areas}, docs/authentication.md {wanted}")
